@@ -1,0 +1,70 @@
+/**
+ * The Plan: everything `lblab up` will create, computed purely from the topology (and the facts the
+ * preflight learned about the engine). `lblab plan` prints it; `apply` executes it and nothing else.
+ */
+import type { FileSpec } from '../runtime/runtime.js';
+
+export type DataPlane = 'ipvs' | 'nftables';
+
+/** A condition polled until it holds or its timeout expires; used by `up` and by verify's `wait`. */
+export type ReadinessCheck =
+  | { type: 'ospf-full'; node: string; neighbors: number; timeoutMs: number }
+  | { type: 'route'; node: string; prefix: string; nexthops: number; timeoutMs: number }
+  | { type: 'tcp'; node: string; host: string; port: number; timeoutMs: number }
+  | { type: 'http'; node: string; url: string; status: number; timeoutMs: number }
+  | { type: 'ipvs-service'; node: string; service: string; realServers: number; timeoutMs: number };
+
+export interface PlannedNetwork {
+  /** Name in the topology file, e.g. `lan`. */
+  name: string;
+  /** Docker network name: `lblab-<lab>-<network>`. */
+  dockerName: string;
+  subnet: string;
+  ipRange: string;
+  gateway: string;
+  labels: Record<string, string>;
+}
+
+export interface PlannedInterface {
+  network: string;
+  dockerNetwork: string;
+  /** eth0, eth1, ... in declaration order. */
+  ifname: string;
+  ip: string;
+  prefixLength: number;
+  /** Fixed at compile time so the nftables director can be rendered without asking Docker. */
+  mac: string;
+}
+
+export interface PlannedNode {
+  name: string;
+  kind: string;
+  containerName: string;
+  hostname: string;
+  image: string;
+  labels: Record<string, string>;
+  env: Record<string, string>;
+  capAdd: string[];
+  sysctls: Record<string, string>;
+  binds: string[];
+  interfaces: PlannedInterface[];
+  files: FileSpec[];
+  /** One shell script per node, run in a single `docker exec` after start (one exec costs ~60 ms). */
+  setupScript: string;
+  /** Human summary of what the setup script does, one line each (for `lblab plan`). */
+  setupSummary: string[];
+  readiness: ReadinessCheck[];
+  /** Directors only: which data plane forwards the VIP traffic. */
+  dataPlane?: DataPlane;
+}
+
+export interface Plan {
+  lab: string;
+  topologyFile: string;
+  topologyHash: string;
+  lblabVersion: string;
+  networks: PlannedNetwork[];
+  nodes: PlannedNode[];
+  /** Non-fatal notes for the user, e.g. why a director falls back to nftables. */
+  warnings: string[];
+}

@@ -1,0 +1,107 @@
+/**
+ * The one seam between lblab and a container engine. Everything that touches Docker goes through
+ * this interface, so the apply/teardown/verify logic can be driven by the host engine, the sandbox
+ * engine (a Docker engine inside a User-Mode Linux guest) or a fake in unit tests.
+ */
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  /** Written to the process's stdin, then stdin is closed. */
+  stdin?: string;
+  /** Kill the wait (not the process) after this long and report exit code 124, like timeout(1). */
+  timeoutMs?: number;
+}
+
+export interface NetworkSpec {
+  name: string;
+  subnet: string;
+  /** Docker's dynamic address pool inside the subnet; keeps the VIP and extra sources out of it. */
+  ipRange?: string;
+  gateway?: string;
+  labels: Record<string, string>;
+}
+
+export interface ContainerInterfaceSpec {
+  network: string;
+  ip: string;
+  mac: string;
+}
+
+export interface FileSpec {
+  path: string;
+  content: string;
+  /** Octal file mode, e.g. 0o644. */
+  mode: number;
+}
+
+export interface ContainerSpec {
+  name: string;
+  hostname: string;
+  image: string;
+  labels: Record<string, string>;
+  env: Record<string, string>;
+  capAdd: string[];
+  sysctls: Record<string, string>;
+  /** First entry is attached at create time; the rest are connected before start, in order. */
+  interfaces: ContainerInterfaceSpec[];
+  binds: string[];
+  /** PID 1 command; lblab always runs an init (tini) in front of it so zombies are reaped. */
+  cmd: string[];
+  /** Files written into the container after create and before start. */
+  files: FileSpec[];
+}
+
+/** One-shot helper container that shares another container's network namespace. */
+export interface NetnsHelperSpec {
+  target: string;
+  image: string;
+  cmd: string[];
+  capAdd: string[];
+  /** Leave /proc/sys writable in the helper only (the long-lived node keeps it read-only). */
+  writableProcSys: boolean;
+  labels: Record<string, string>;
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  image: string;
+  state: string;
+  labels: Record<string, string>;
+  /** network name -> IPv4 address */
+  addresses: Record<string, string>;
+}
+
+export interface NetworkInfo {
+  id: string;
+  name: string;
+  subnets: string[];
+  labels: Record<string, string>;
+}
+
+export interface EngineInfo {
+  /** Human description, e.g. "docker 20.10.24 at unix:///var/run/docker.sock". */
+  description: string;
+  serverVersion: string;
+  kernelVersion: string;
+}
+
+export interface ContainerRuntime {
+  info(): Promise<EngineInfo>;
+  createNetwork(spec: NetworkSpec): Promise<string>;
+  removeNetwork(nameOrId: string): Promise<void>;
+  listNetworks(labelFilter?: Record<string, string | true>): Promise<NetworkInfo[]>;
+  createContainer(spec: ContainerSpec): Promise<string>;
+  startContainer(nameOrId: string): Promise<void>;
+  /** Force-removes the container and its anonymous volumes; a missing container is not an error. */
+  removeContainer(nameOrId: string): Promise<void>;
+  listContainers(labelFilter?: Record<string, string | true>): Promise<ContainerInfo[]>;
+  exec(container: string, cmd: string[], options?: ExecOptions): Promise<ExecResult>;
+  runInNetns(spec: NetnsHelperSpec): Promise<ExecResult>;
+  imageExists(ref: string): Promise<boolean>;
+}
