@@ -56,15 +56,21 @@ export interface ContainerSpec {
   files: FileSpec[];
 }
 
-/** One-shot helper container that shares another container's network namespace. */
-export interface NetnsHelperSpec {
-  target: string;
+/** One-shot helper container, removed when it exits. */
+export interface HelperSpec {
   image: string;
+  /** Docker network mode: `none`, or `container:<name>` to share a node's network namespace. */
+  networkMode: string;
   cmd: string[];
   capAdd: string[];
   /** Leave /proc/sys writable in the helper only (the long-lived node keeps it read-only). */
   writableProcSys: boolean;
   labels: Record<string, string>;
+}
+
+/** A helper in a node's network namespace (e.g. to change a net.* sysctl of a running node). */
+export interface NetnsHelperSpec extends Omit<HelperSpec, 'networkMode'> {
+  target: string;
 }
 
 export interface ContainerInfo {
@@ -102,6 +108,7 @@ export interface ContainerRuntime {
   removeContainer(nameOrId: string): Promise<void>;
   listContainers(labelFilter?: Record<string, string | true>): Promise<ContainerInfo[]>;
   exec(container: string, cmd: string[], options?: ExecOptions): Promise<ExecResult>;
+  runHelper(spec: HelperSpec): Promise<ExecResult>;
   runInNetns(spec: NetnsHelperSpec): Promise<ExecResult>;
   imageExists(ref: string): Promise<boolean>;
 }

@@ -1,0 +1,215 @@
+/**
+ * director: an LVS director in DR mode. Holds the VIP on lo (advertised by OSPF, so the router gets
+ * one nexthop per director) and forwards VIP traffic to its real servers with IPVS (programmed by
+ * keepalived or ipvsadm) or, on kernels without IPVS, with the stateless nftables stand-in.
+ */
+import type { DataPlane, ReadinessCheck } from '../plan/plan.js';
+import type { TopologyIssue } from '../topology/issue.js';
+import type { NodeConfig, TopologyConfig } from '../topology/types.js';
+import { BASE_CAPABILITIES, type KindContext, type NodeKind, type SetupStep } from './kind.js';
+import {
+  renderIpvsadmCommands,
+  renderKeepalivedConfig,
+  renderNftablesDr,
+  serviceAddress,
+  type ResolvedService,
+} from './lvs.js';
+import { FRR_CAPABILITIES, ospfFiles, ospfReadiness, START_FRR } from './routing.js';
+import { ARP_SUPPRESSION_SYSCTLS, DEFAULT_HTTP_PORT } from './server.js';
+
+const HEALTH_CHECK_DEFAULTS = { path: '/', status: 200, connectTimeout: 3, delayLoop: 6 };
+
+export const directorKind: NodeKind = {
+  name: 'director',
+  description: 'LVS director, DR mode: VIP on lo advertised by OSPF; IPVS (keepalived|ipvsadm) or nftables',
+  keys: ['ospf', 'vip', 'lvs', 'engine', 'services'],
+  capabilities: { ...BASE_CAPABILITIES, ...FRR_CAPABILITIES },
+  check: checkDirector,
+  build(context) {
+    const { node, name } = context;
+    const vip = node.vip as string;
+    const services = resolveServices(context);
+    const { dataPlane, warnings } = chooseDataPlane(name, node, context.facts);
+    const lan = context.interfaces[0];
+    const setup: SetupStep[] = [
+      { summary: `VIP ${vip}/32 on lo`, commands: [`ip addr add ${vip}/32 dev lo`] },
+    ];
+    const files = ospfFiles(context, [`${vip}/32`]);
+    const readiness: ReadinessCheck[] = [...ospfReadiness(context)];
+
+    if (dataPlane === 'nftables') {
+      files.push({
+        path: '/etc/lblab/dr.nft',
+        content: renderNftablesDr(lan?.ifname ?? 'eth0', lan?.mac ?? '', services),
+        mode: 0o644,
+      });
+      setup.push({
+        summary: 'nftables DR forwarding (netdev ingress, 5-tuple hash)',
+        commands: ['nft -f /etc/lblab/dr.nft'],
+      });
+      if (services.some((s) => s.scheduler !== 'sh')) {
+        warnings.push(
+          `${name}: nftables picks real servers by a 5-tuple hash; scheduler "rr" etc. need IPVS`,
+        );
+      }
+    } else if ((node.lvs ?? 'keepalived') === 'keepalived') {
+      files.push({
+        path: '/etc/keepalived/keepalived.conf',
+        content: renderKeepalivedConfig(name, services),
+        mode: 0o644,
+      });
+      setup.push({
+        summary: 'keepalived (virtual_server, HTTP_GET health checks)',
+        commands: ['keepalived -f /etc/keepalived/keepalived.conf'],
+      });
+    } else {
+      setup.push({
+        summary: 'IPVS virtual services via ipvsadm',
+        commands: ['ipvsadm -C', ...renderIpvsadmCommands(services)],
+      });
+    }
+    if (dataPlane === 'ipvs') {
+      for (const service of services) {
+        readiness.push({
+          type: 'ipvs-service',
+          node: name,
+          service: `${service.protocol.toUpperCase()} ${serviceAddress(service)}`,
+          realServers: service.realServers.length,
+          timeoutMs: 30_000,
+        });
+      }
+    }
+    setup.push(START_FRR);
+    return {
+      files,
+      setup,
+      readiness,
+      sysctls: { 'net.ipv4.ip_forward': '1', ...ARP_SUPPRESSION_SYSCTLS },
+      dataPlane,
+      warnings,
+    };
+  },
+};
+
+export function chooseDataPlane(
+  name: string,
+  node: NodeConfig,
+  facts: KindContext['facts'],
+): { dataPlane: DataPlane; warnings: string[] } {
+  const wanted = node.engine ?? 'auto';
+  if (wanted === 'nftables') return { dataPlane: 'nftables', warnings: [] };
+  if (facts.ipvs) return { dataPlane: 'ipvs', warnings: [] };
+  // engine: ipvs without IPVS is rejected by the preflight before anything is created.
+  return {
+    dataPlane: 'nftables',
+    warnings: [
+      `${name}: the engine's kernel has no IPVS (${facts.ipvsReason ?? 'ip_vs not available'}); ` +
+        'using the nftables DR stand-in. For real LVS: modprobe ip_vs on the Docker host, or run with --engine sandbox',
+    ],
+  };
+}
+
+function resolveServices(context: KindContext): ResolvedService[] {
+  const directorNetworks = new Set(context.interfaces.map((iface) => iface.network));
+  return (context.node.services ?? []).map((service) => ({
+    vip: context.node.vip as string,
+    port: service.port,
+    protocol: service.protocol ?? 'tcp',
+    scheduler: service.scheduler ?? 'rr',
+    method: 'dr',
+    persistence: service.persistence ?? 0,
+    healthCheck: {
+      path: service['health-check']?.['http-get'] ?? HEALTH_CHECK_DEFAULTS.path,
+      status: service['health-check']?.status ?? HEALTH_CHECK_DEFAULTS.status,
+      connectTimeout: service['health-check']?.['connect-timeout'] ?? HEALTH_CHECK_DEFAULTS.connectTimeout,
+      delayLoop: service['health-check']?.['delay-loop'] ?? HEALTH_CHECK_DEFAULTS.delayLoop,
+    },
+    realServers: service['real-servers'].map((rs) => {
+      const iface = context
+        .interfacesOf(rs.node)
+        .find((candidate) => directorNetworks.has(candidate.network));
+      return { node: rs.node, ip: iface?.ip ?? '', mac: iface?.mac ?? '', weight: rs.weight ?? 1 };
+    }),
+  }));
+}
+
+function checkDirector(name: string, node: NodeConfig, topology: TopologyConfig): TopologyIssue[] {
+  const issues: TopologyIssue[] = [];
+  const at = (...rest: (string | number)[]) => ['topology', 'nodes', name, ...rest];
+  if (!node.vip) {
+    issues.push({
+      path: at(),
+      message: `director "${name}" has no vip`,
+      fix: 'add `vip: <address>` (e.g. 172.16.253.100)',
+    });
+  }
+  if (!node.services) {
+    issues.push({
+      path: at(),
+      message: `director "${name}" has no services`,
+      fix: 'add `services:` with a port and real-servers',
+    });
+  }
+  const nodes = topology.topology.nodes;
+  const myNetworks = new Set(Object.keys(node.networks ?? {}));
+  (node.services ?? []).forEach((service, s) => {
+    if ((service.method ?? 'dr') !== 'dr') {
+      issues.push({
+        path: at('services', s, 'method'),
+        message: `forwarding method "${service.method}" is not implemented yet`,
+        fix: 'use method: dr',
+      });
+    }
+    if (node.engine === 'nftables' && service['real-servers'].every((rs) => (rs.weight ?? 1) === 0)) {
+      issues.push({
+        path: at('services', s, 'real-servers'),
+        message: 'every real server has weight 0, so the nftables data plane has nowhere to send traffic',
+        fix: 'give at least one real server a weight above 0',
+      });
+    }
+    service['real-servers'].forEach((rs, r) => {
+      const where = at('services', s, 'real-servers', r, 'node');
+      const target = nodes[rs.node];
+      if (!target) {
+        const servers = Object.keys(nodes).filter((n) => nodes[n]?.kind === 'server');
+        issues.push({
+          path: where,
+          message: `real server "${rs.node}" is not a node of this topology`,
+          fix: servers.length > 0 ? `use one of: ${servers.join(', ')}` : 'add a node of kind server',
+        });
+        return;
+      }
+      if (target.kind !== 'server') {
+        issues.push({
+          path: where,
+          message: `real server "${rs.node}" is a ${target.kind}, not a server`,
+          fix: 'point real-servers at nodes of kind server',
+        });
+        return;
+      }
+      if (node.vip && target.vip !== node.vip) {
+        issues.push({
+          path: where,
+          message: `real server "${rs.node}" does not hold the VIP ${node.vip}; in DR mode it would drop the traffic`,
+          fix: `add \`vip: ${node.vip}\` to node ${rs.node}`,
+        });
+      }
+      const port = target.http?.port ?? DEFAULT_HTTP_PORT;
+      if (target.vip === node.vip && port !== service.port) {
+        issues.push({
+          path: where,
+          message: `real server "${rs.node}" listens on ${port} but the service port is ${service.port}; DR cannot change ports`,
+          fix: `set http.port: ${service.port} on ${rs.node} or port: ${port} on the service`,
+        });
+      }
+      if (!Object.keys(target.networks ?? {}).some((network) => myNetworks.has(network))) {
+        issues.push({
+          path: where,
+          message: `real server "${rs.node}" shares no network with director "${name}"; DR needs one L2 segment`,
+          fix: `attach ${rs.node} to one of: ${[...myNetworks].join(', ')}`,
+        });
+      }
+    });
+  });
+  return issues;
+}

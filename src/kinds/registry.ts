@@ -1,0 +1,25 @@
+/** Node kinds by name. Adding a kind is adding one entry here. */
+import { directorKind } from './director.js';
+import type { NodeKind } from './kind.js';
+import { linuxKind } from './linux.js';
+import { routerKind } from './router.js';
+import { serverKind } from './server.js';
+
+const KINDS: ReadonlyMap<string, NodeKind> = new Map(
+  [routerKind, directorKind, serverKind, linuxKind].map((kind) => [kind.name, kind]),
+);
+
+export function kindNames(): string[] {
+  return [...KINDS.keys()];
+}
+
+export function findKind(name: string): NodeKind | undefined {
+  return KINDS.get(name);
+}
+
+export function getKind(name: string): NodeKind {
+  const kind = KINDS.get(name);
+  if (!kind)
+    throw new Error(`kind "${name}" is not supported. Supported kinds are: ${kindNames().join(', ')}`);
+  return kind;
+}

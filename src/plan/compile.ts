@@ -1,0 +1,158 @@
+/**
+ * compile: a validated topology (plus what the preflight learned about the engine) → Plan.
+ * Pure and deterministic: same inputs, same plan, byte for byte; no Docker, no clock, no randomness.
+ */
+import { createHash } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import type { EngineFacts, KindContext } from '../kinds/kind.js';
+import { getKind } from '../kinds/registry.js';
+import type { TopologyConfig } from '../topology/types.js';
+import { intToIp, parseCidr } from '../util/ipv4.js';
+import { shellQuote } from '../util/shell.js';
+import { LBLAB_VERSION } from '../version.js';
+import type { PlannedInterface, PlannedNetwork, PlannedNode, Plan } from './plan.js';
+
+export const LABEL = {
+  lab: 'lblab.lab',
+  node: 'lblab.node',
+  kind: 'lblab.kind',
+  network: 'lblab.network',
+  topologyHash: 'lblab.topology-hash',
+  topologyFile: 'lblab.topology-file',
+  version: 'lblab.version',
+} as const;
+
+export interface CompileOptions {
+  /** Absolute path of the topology file (binds resolve against its directory). */
+  file: string;
+  /** The file's exact text, hashed into the labels so `up` can tell a changed topology. */
+  text: string;
+  /** Overrides the file's `name` so several copies of one lab can run side by side. */
+  labName?: string;
+  /** The node image lblab builds, used by nodes that name no image of their own. */
+  defaultImage: string;
+  facts: EngineFacts;
+}
+
+export function compile(config: TopologyConfig, options: CompileOptions): Plan {
+  const lab = options.labName ?? config.name;
+  const topologyHash = sha256(options.text).slice(0, 12);
+  const commonLabels = {
+    [LABEL.lab]: lab,
+    [LABEL.topologyHash]: topologyHash,
+    [LABEL.topologyFile]: options.file,
+    [LABEL.version]: LBLAB_VERSION,
+  };
+
+  const networks: PlannedNetwork[] = Object.entries(config.topology.networks).map(([name, network]) => {
+    const subnet = parseCidr(network.subnet);
+    return {
+      name,
+      dockerName: `lblab-${lab}-${name}`,
+      subnet: network.subnet,
+      ipRange: network['ip-range'] ?? network.subnet,
+      gateway: network.gateway ?? intToIp(subnet.network + 1),
+      labels: { ...commonLabels, [LABEL.network]: name },
+    };
+  });
+
+  const interfacesByNode = new Map<string, PlannedInterface[]>(
+    Object.entries(config.topology.nodes).map(([name, node]) => [
+      name,
+      Object.entries(node.networks).map(([network, ip], index) => ({
+        network,
+        dockerNetwork: `lblab-${lab}-${network}`,
+        ifname: `eth${index}`,
+        ip,
+        prefixLength: parseCidr(config.topology.networks[network]?.subnet ?? `${ip}/32`).prefixLength,
+        mac: macAddressFor(lab, name, network),
+      })),
+    ]),
+  );
+  const interfacesOf = (node: string) => interfacesByNode.get(node) ?? [];
+
+  const warnings: string[] = [];
+  const defaults = config.topology.defaults ?? {};
+  const nodes: PlannedNode[] = Object.entries(config.topology.nodes).map(([name, node]) => {
+    const kind = getKind(node.kind);
+    const context: KindContext = {
+      name,
+      node,
+      topology: config,
+      interfaces: interfacesOf(name),
+      interfacesOf,
+      facts: options.facts,
+    };
+    const output = kind.build(context);
+    warnings.push(...output.warnings);
+    const steps = [...output.setup];
+    if (node.exec && node.exec.length > 0) {
+      steps.push({
+        summary: `exec: ${node.exec.length} command(s) from the topology`,
+        commands: node.exec.map((line) => `sh -c ${shellQuote(line)}`),
+      });
+    }
+    return {
+      name,
+      kind: node.kind,
+      containerName: `lblab-${lab}-${name}`,
+      hostname: name,
+      image: node.image ?? defaults.image ?? options.defaultImage,
+      labels: { ...commonLabels, [LABEL.node]: name, [LABEL.kind]: node.kind },
+      env: stringValues({ ...defaults.env, ...node.env }),
+      capAdd: Object.keys(kind.capabilities),
+      sysctls: { ...output.sysctls, ...stringValues(node.sysctls ?? {}) },
+      binds: (node.binds ?? []).map((bind) => resolveBind(options.file, bind)),
+      interfaces: interfacesOf(name),
+      files: output.files,
+      setupScript: renderSetupScript(steps),
+      setupSummary: steps.map((step) => step.summary),
+      readiness: output.readiness,
+      ...(output.dataPlane ? { dataPlane: output.dataPlane } : {}),
+    };
+  });
+
+  return {
+    lab,
+    topologyFile: options.file,
+    topologyHash,
+    lblabVersion: LBLAB_VERSION,
+    networks,
+    nodes,
+    warnings,
+  };
+}
+
+/**
+ * One script per node so setup costs one exec. Each command names its step on failure, so `up` can
+ * report "lb1: setup failed at: keepalived ..." instead of a bare exit code.
+ */
+export function renderSetupScript(steps: { summary: string; commands: string[] }[]): string {
+  const lines = ['set -u', 'fail() { echo "lblab: setup failed at: $1" >&2; exit 1; }'];
+  for (const step of steps) {
+    for (const command of step.commands)
+      lines.push(`${command} || fail ${shellQuote(`${step.summary}: ${command}`)}`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+/** Locally administered, unicast, stable per (lab, node, network): the nftables director needs it up front. */
+export function macAddressFor(lab: string, node: string, network: string): string {
+  const digest = sha256(`${lab}/${node}/${network}`);
+  const bytes = [0x02, ...[0, 2, 4, 6, 8].map((i) => parseInt(digest.slice(i, i + 2), 16))];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+function resolveBind(file: string, bind: string): string {
+  const [source = '', ...rest] = bind.split(':');
+  return [resolve(dirname(file), source), ...rest].join(':');
+}
+
+function stringValues(values: Record<string, string | number | boolean>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, String(value)]));
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

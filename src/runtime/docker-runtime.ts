@@ -1,0 +1,302 @@
+/** ContainerRuntime over dockerode; works against the host engine and the sandbox engine alike. */
+import { PassThrough } from 'node:stream';
+import Docker from 'dockerode';
+import tar from 'tar-stream';
+import { logDocker } from '../util/log.js';
+import type {
+  ContainerInfo,
+  ContainerRuntime,
+  ContainerSpec,
+  EngineInfo,
+  ExecOptions,
+  ExecResult,
+  FileSpec,
+  HelperSpec,
+  NetnsHelperSpec,
+  NetworkInfo,
+  NetworkSpec,
+} from './runtime.js';
+
+/** Docker's default read-only /proc paths, minus /proc/sys for helpers that set network sysctls. */
+const READONLY_PATHS_WITHOUT_PROC_SYS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sysrq-trigger'];
+
+export class DockerRuntime implements ContainerRuntime {
+  constructor(
+    readonly docker: Docker,
+    /** Where the engine is, for messages: "unix:///var/run/docker.sock", "tcp://198.51.100.2:2375". */
+    readonly endpoint: string,
+  ) {}
+
+  async info(): Promise<EngineInfo> {
+    const info = (await timed('info', () => this.docker.info())) as {
+      ServerVersion: string;
+      KernelVersion: string;
+    };
+    return {
+      description: `docker ${info.ServerVersion} at ${this.endpoint}`,
+      serverVersion: info.ServerVersion,
+      kernelVersion: info.KernelVersion,
+    };
+  }
+
+  async createNetwork(spec: NetworkSpec): Promise<string> {
+    const network = await timed(`create network ${spec.name}`, () =>
+      this.docker.createNetwork({
+        Name: spec.name,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Labels: spec.labels,
+        IPAM: {
+          Driver: 'default',
+          Config: [
+            {
+              Subnet: spec.subnet,
+              ...(spec.ipRange ? { IPRange: spec.ipRange } : {}),
+              ...(spec.gateway ? { Gateway: spec.gateway } : {}),
+            },
+          ],
+        },
+      }),
+    );
+    return network.id;
+  }
+
+  async removeNetwork(nameOrId: string): Promise<void> {
+    await ignoreNotFound(() =>
+      timed(`remove network ${nameOrId}`, () => this.docker.getNetwork(nameOrId).remove()),
+    );
+  }
+
+  async listNetworks(labelFilter: Record<string, string | true> = {}): Promise<NetworkInfo[]> {
+    const networks = await timed('list networks', () =>
+      this.docker.listNetworks({ filters: { label: labelFilters(labelFilter) } }),
+    );
+    return networks.map((network) => ({
+      id: network.Id,
+      name: network.Name,
+      subnets: (network.IPAM?.Config ?? []).map((config) => config.Subnet ?? '').filter(Boolean),
+      labels: network.Labels ?? {},
+    }));
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const [first, ...rest] = spec.interfaces;
+    const [entrypoint, ...args] = spec.cmd;
+    const container = await timed(`create container ${spec.name}`, () =>
+      this.docker.createContainer({
+        name: spec.name,
+        Hostname: spec.hostname,
+        Image: spec.image,
+        Labels: spec.labels,
+        Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+        Entrypoint: entrypoint ? [entrypoint] : undefined,
+        Cmd: args,
+        ...(first ? { MacAddress: first.mac } : {}),
+        HostConfig: {
+          // tini as PID 1 reaps the zombies that daemons (FRR, keepalived, nginx) leave behind.
+          Init: true,
+          CapAdd: spec.capAdd,
+          Sysctls: spec.sysctls,
+          Binds: spec.binds,
+          NetworkMode: first?.network ?? 'none',
+        },
+        NetworkingConfig: first
+          ? {
+              EndpointsConfig: {
+                [first.network]: { IPAMConfig: { IPv4Address: first.ip }, MacAddress: first.mac },
+              },
+            }
+          : undefined,
+      }),
+    );
+    for (const iface of rest) {
+      await timed(`connect ${spec.name} to ${iface.network}`, () =>
+        this.docker.getNetwork(iface.network).connect({
+          Container: container.id,
+          EndpointConfig: { IPAMConfig: { IPv4Address: iface.ip }, MacAddress: iface.mac },
+        }),
+      );
+    }
+    if (spec.files.length > 0) {
+      await timed(`copy ${spec.files.length} file(s) into ${spec.name}`, async () =>
+        container.putArchive(tarOf(spec.files), { path: '/' }),
+      );
+    }
+    return container.id;
+  }
+
+  async startContainer(nameOrId: string): Promise<void> {
+    await timed(`start ${nameOrId}`, () => this.docker.getContainer(nameOrId).start());
+  }
+
+  async removeContainer(nameOrId: string): Promise<void> {
+    await ignoreNotFound(() =>
+      timed(`remove container ${nameOrId}`, () =>
+        this.docker.getContainer(nameOrId).remove({ force: true, v: true }),
+      ),
+    );
+  }
+
+  async listContainers(labelFilter: Record<string, string | true> = {}): Promise<ContainerInfo[]> {
+    const containers = await timed('list containers', () =>
+      this.docker.listContainers({ all: true, filters: { label: labelFilters(labelFilter) } }),
+    );
+    return containers.map((container) => ({
+      id: container.Id,
+      name: (container.Names[0] ?? '').replace(/^\//, ''),
+      image: container.Image,
+      state: container.State,
+      labels: container.Labels ?? {},
+      addresses: Object.fromEntries(
+        Object.entries(container.NetworkSettings?.Networks ?? {}).map(([name, network]) => [
+          name,
+          network.IPAddress,
+        ]),
+      ),
+    }));
+  }
+
+  async exec(container: string, cmd: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    return timed(`exec ${container}: ${cmd.join(' ').slice(0, 80)}`, async () => {
+      const exec = await this.docker.getContainer(container).exec({
+        Cmd: cmd,
+        AttachStdout: true,
+        AttachStderr: true,
+        AttachStdin: options.stdin !== undefined,
+      });
+      const stream = (await exec.start({
+        hijack: true,
+        stdin: options.stdin !== undefined,
+      })) as NodeJS.ReadWriteStream;
+      if (options.stdin !== undefined) stream.end(options.stdin);
+      const output = this.collect(stream);
+      const finished = await withTimeout(output, options.timeoutMs);
+      if (!finished) {
+        stream.end();
+        return { exitCode: 124, stdout: '', stderr: `timed out after ${options.timeoutMs} ms` };
+      }
+      const { ExitCode } = await exec.inspect();
+      return { exitCode: ExitCode ?? -1, ...finished };
+    });
+  }
+
+  async runInNetns(spec: NetnsHelperSpec): Promise<ExecResult> {
+    return this.runHelper({ ...spec, networkMode: `container:${spec.target}` });
+  }
+
+  async runHelper(spec: HelperSpec): Promise<ExecResult> {
+    return timed(`helper (${spec.networkMode}): ${spec.cmd.join(' ').slice(0, 80)}`, async () => {
+      const container = await this.docker.createContainer({
+        Image: spec.image,
+        Entrypoint: spec.cmd.slice(0, 1),
+        Cmd: spec.cmd.slice(1),
+        Labels: { ...spec.labels, 'lblab.helper': 'true' },
+        HostConfig: {
+          NetworkMode: spec.networkMode,
+          CapAdd: spec.capAdd,
+          ...(spec.writableProcSys ? { ReadonlyPaths: READONLY_PATHS_WITHOUT_PROC_SYS } : {}),
+        },
+      });
+      try {
+        await container.start();
+        const { StatusCode } = (await container.wait()) as { StatusCode: number };
+        const logs = (await container.logs({ stdout: true, stderr: true, follow: false })) as Buffer;
+        const { stdout, stderr } = demuxBuffer(logs);
+        return { exitCode: StatusCode, stdout, stderr };
+      } finally {
+        await container.remove({ force: true }).catch(() => undefined);
+      }
+    });
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(ref).inspect();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private collect(stream: NodeJS.ReadableStream): Promise<{ stdout: string; stderr: string }> {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    return new Promise((resolve, reject) => {
+      stream.on('end', () =>
+        resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
+      );
+      stream.on('error', reject);
+    });
+  }
+}
+
+function labelFilters(filter: Record<string, string | true>): string[] {
+  return Object.entries(filter).map(([key, value]) => (value === true ? key : `${key}=${value}`));
+}
+
+function tarOf(files: FileSpec[]): NodeJS.ReadableStream {
+  const pack = tar.pack();
+  for (const file of files) {
+    pack.entry({ name: file.path.replace(/^\//, ''), mode: file.mode }, file.content);
+  }
+  pack.finalize();
+  return pack as unknown as NodeJS.ReadableStream; // tar-stream's Pack is a streamx Readable, not typed as Node's
+}
+
+/** Docker's multiplexed log format: 8-byte header (stream, 0, 0, 0, size32) then the payload. */
+function demuxBuffer(buffer: Buffer): { stdout: string; stderr: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const streamType = buffer[offset];
+    const size = buffer.readUInt32BE(offset + 4);
+    const payload = buffer.subarray(offset + 8, offset + 8 + size);
+    (streamType === 2 ? err : out).push(payload);
+    offset += 8 + size;
+  }
+  return { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+}
+
+async function withTimeout<T>(promise: Promise<T>, timeoutMs?: number): Promise<T | undefined> {
+  if (!timeoutMs) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function ignoreNotFound(action: () => Promise<unknown>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+  }
+}
+
+async function timed<T>(what: string, action: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    const result = await action();
+    logDocker('%s (%d ms)', what, Math.round(performance.now() - started));
+    return result;
+  } catch (error) {
+    logDocker(
+      '%s failed after %d ms: %s',
+      what,
+      Math.round(performance.now() - started),
+      (error as Error).message,
+    );
+    throw error;
+  }
+}

@@ -1,0 +1,69 @@
+/** The topology file's shape after schema validation (see schema/topology.schema.json). */
+
+export type OspfTimers = 'article' | 'fast';
+
+export interface OspfConfig {
+  'router-id'?: string;
+  area?: number | string;
+  networks?: string[];
+  timers?: OspfTimers;
+}
+
+export interface HealthCheckConfig {
+  'http-get'?: string;
+  status?: number;
+  'connect-timeout'?: number;
+  'delay-loop'?: number;
+}
+
+export interface RealServerConfig {
+  node: string;
+  weight?: number;
+}
+
+export interface ServiceConfig {
+  port: number;
+  protocol?: 'tcp' | 'udp';
+  scheduler?: string;
+  method?: 'dr' | 'nat' | 'tun';
+  persistence?: number;
+  'health-check'?: HealthCheckConfig;
+  'real-servers': RealServerConfig[];
+}
+
+export interface NodeConfig {
+  kind: string;
+  image?: string;
+  networks: Record<string, string>;
+  env?: Record<string, string | number | boolean>;
+  sysctls?: Record<string, string | number>;
+  binds?: string[];
+  exec?: string[];
+  ospf?: OspfConfig;
+  vip?: string;
+  lvs?: 'keepalived' | 'ipvsadm';
+  engine?: 'auto' | 'ipvs' | 'nftables';
+  services?: ServiceConfig[];
+  http?: { port?: number; identity?: string };
+}
+
+export interface NetworkConfig {
+  subnet: string;
+  'ip-range'?: string;
+  gateway?: string;
+}
+
+export interface TopologyConfig {
+  name: string;
+  description?: string;
+  topology: {
+    defaults?: {
+      image?: string;
+      env?: Record<string, string | number | boolean>;
+      'ospf-timers'?: OspfTimers;
+    };
+    networks: Record<string, NetworkConfig>;
+    nodes: Record<string, NodeConfig>;
+  };
+  verify?: unknown[];
+}

@@ -1,0 +1,353 @@
+/**
+ * Validation in two passes: the JSON Schema (shape, types, patterns) through ajv, then semantic checks
+ * that need the whole topology (addresses, references between nodes, kind-specific keys). Both produce
+ * TopologyIssues with document paths; `located` turns them into file:line:col.
+ */
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type AnySchemaObject, type ErrorObject } from 'ajv';
+import { checkVerifySteps, parseVerifySteps } from '../verify/steps.js';
+import { COMMON_NODE_KEYS } from '../kinds/kind.js';
+import { findKind, kindNames } from '../kinds/registry.js';
+import {
+  cidrContains,
+  cidrsOverlap,
+  cidrSize,
+  formatCidr,
+  hasHostBits,
+  ipToInt,
+  parseCidr,
+  type Cidr,
+} from '../util/ipv4.js';
+import { didYouMean } from '../util/suggest.js';
+import type { TopologyIssue } from './issue.js';
+import { located, type LoadedTopology } from './load.js';
+import type { TopologyConfig } from './types.js';
+
+const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
+
+function readSchema(name: string): AnySchemaObject {
+  return JSON.parse(readFileSync(`${SCHEMA_DIR}${name}`, 'utf8')) as AnySchemaObject;
+}
+
+let compiledValidator: ReturnType<Ajv['compile']> | undefined;
+
+function schemaValidator(): ReturnType<Ajv['compile']> {
+  if (!compiledValidator) {
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
+    ajv.addSchema(readSchema('verify.schema.json'));
+    compiledValidator = ajv.compile(readSchema('topology.schema.json'));
+  }
+  return compiledValidator;
+}
+
+/** Validates and returns the typed topology, or throws a located TopologyError. */
+export function validateTopology(topology: LoadedTopology): TopologyConfig {
+  const validate = schemaValidator();
+  if (!validate(topology.data)) {
+    const error = located(topology, schemaIssues(validate.errors ?? [], topology.data));
+    if (error) throw error;
+  }
+  const config = topology.data as TopologyConfig;
+  const error = located(topology, semanticIssues(config));
+  if (error) throw error;
+  return config;
+}
+
+function pathOf(instancePath: string): (string | number)[] {
+  if (instancePath === '') return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+function schemaIssues(errors: ErrorObject[], data: unknown): TopologyIssue[] {
+  const issues: TopologyIssue[] = [];
+  const seen = new Set<string>();
+  for (const error of errors) {
+    const issue = schemaIssue(error, data);
+    if (!issue) continue;
+    const key = issue.path.join('.');
+    // One issue per location: oneOf/anyOf report each failed branch, the first says enough.
+    if (seen.has(key)) continue;
+    seen.add(key);
+    issues.push(issue);
+  }
+  return issues;
+}
+
+function schemaIssue(error: ErrorObject, data: unknown): TopologyIssue | undefined {
+  const path = pathOf(error.instancePath);
+  const parentSchema = error.parentSchema as AnySchemaObject | undefined;
+  const value = error.data;
+  const shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value);
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const key = (error.params as { additionalProperty: string }).additionalProperty;
+      const allowed = Object.keys((parentSchema?.properties as object | undefined) ?? {});
+      return {
+        path: [...path, key],
+        atKey: true,
+        message: `unknown key "${key}"`,
+        fix: didYouMean(key, allowed),
+      };
+    }
+    case 'required': {
+      const key = (error.params as { missingProperty: string }).missingProperty;
+      return { path, message: `missing required key "${key}"`, fix: `add \`${key}:\`` };
+    }
+    case 'propertyNames':
+      return undefined; // reported through the nested error that names the property
+    case 'enum': {
+      const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.map(String);
+      return { path, message: `${shown} is not allowed here`, fix: didYouMean(String(value), allowed) };
+    }
+    case 'type':
+      return {
+        path,
+        message: `expected ${(error.params as { type: string }).type}, got ${describe(value)}`,
+        fix: typeFix(error, value),
+      };
+    case 'pattern': {
+      const propertyName = (error as ErrorObject & { propertyName?: string }).propertyName;
+      const target = propertyName ?? value;
+      const what = parentSchema?.description ?? `it must match ${String(error.schema)}`;
+      return {
+        path: propertyName ? [...path, propertyName] : path,
+        atKey: propertyName !== undefined,
+        message: `${propertyName ? 'name ' : ''}"${String(target)}" is not valid`,
+        fix: what,
+      };
+    }
+    case 'oneOf':
+    case 'anyOf':
+      return {
+        path,
+        message: `${shown} is not valid here`,
+        fix: parentSchema?.description ?? 'see the schema',
+      };
+    default:
+      void data;
+      return { path, message: `${shown} ${error.message ?? 'is not valid'}`, fix: parentSchema?.description };
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function typeFix(error: ErrorObject, value: unknown): string {
+  const type = (error.params as { type: string }).type;
+  if (type.includes('integer') && typeof value === 'string' && /^\d+$/.test(value))
+    return `write ${value} without quotes`;
+  if (type === 'object') return 'write a mapping (key: value lines, indented)';
+  if (type === 'array') return 'write a list (lines starting with "- ")';
+  return `use a ${type}`;
+}
+
+/** Checks that need the whole topology; assumes the schema passed. */
+export function semanticIssues(config: TopologyConfig): TopologyIssue[] {
+  const issues: TopologyIssue[] = [];
+  const { networks, nodes } = config.topology;
+  const subnets = new Map<string, Cidr>();
+
+  for (const [name, network] of Object.entries(networks)) {
+    const at = ['topology', 'networks', name];
+    const subnet = parseCidr(network.subnet);
+    subnets.set(name, subnet);
+    if (hasHostBits(network.subnet)) {
+      issues.push({
+        path: [...at, 'subnet'],
+        message: `subnet ${network.subnet} has host bits set`,
+        fix: `write the network address, e.g. ${formatCidr(subnet)}`,
+      });
+    }
+    if (subnet.prefixLength > 29) {
+      issues.push({
+        path: [...at, 'subnet'],
+        message: `subnet ${network.subnet} is too small for a lab`,
+        fix: 'use /29 or larger',
+      });
+    }
+    if (network['ip-range'] && !cidrWithin(parseCidr(network['ip-range']), subnet)) {
+      issues.push({
+        path: [...at, 'ip-range'],
+        message: `ip-range ${network['ip-range']} is not inside subnet ${network.subnet}`,
+        fix: 'pick a range inside the subnet',
+      });
+    }
+    if (network.gateway && !cidrContains(subnet, ipToInt(network.gateway))) {
+      issues.push({
+        path: [...at, 'gateway'],
+        message: `gateway ${network.gateway} is not inside subnet ${network.subnet}`,
+        fix: 'pick an address inside the subnet',
+      });
+    }
+    for (const [otherName, other] of subnets) {
+      if (otherName !== name && cidrsOverlap(other, subnet)) {
+        issues.push({
+          path: [...at, 'subnet'],
+          message: `subnet ${network.subnet} overlaps network "${otherName}" (${networks[otherName]?.subnet})`,
+          fix: 'give every network its own subnet',
+        });
+      }
+    }
+  }
+
+  const addressOwners = new Map<string, string>();
+  for (const [name, node] of Object.entries(nodes)) {
+    const at = ['topology', 'nodes', name];
+    const kind = findKind(node.kind);
+    if (!kind) {
+      issues.push({
+        path: [...at, 'kind'],
+        message: `kind "${node.kind}" is not supported`,
+        fix: `supported kinds are: ${kindNames().join(', ')}`,
+      });
+      continue;
+    }
+    const allowedKeys = new Set<string>([...COMMON_NODE_KEYS, ...kind.keys]);
+    for (const key of Object.keys(node)) {
+      if (!allowedKeys.has(key)) {
+        issues.push({
+          path: [...at, key],
+          atKey: true,
+          message: `key "${key}" does not apply to kind ${node.kind}`,
+          fix: `remove it, or use a kind that has it (${kindsWithKey(key).join(', ') || 'none'})`,
+        });
+      }
+    }
+    for (const [networkName, ip] of Object.entries(node.networks)) {
+      const where = [...at, 'networks', networkName];
+      const network = networks[networkName];
+      const subnet = subnets.get(networkName);
+      if (!network || !subnet) {
+        issues.push({
+          path: where,
+          message: `network "${networkName}" is not declared under topology.networks`,
+          fix: didYouMean(networkName, Object.keys(networks)),
+        });
+        continue;
+      }
+      issues.push(
+        ...addressIssues(where, ip, networkName, network.subnet, subnet, gatewayOf(network.gateway, subnet)),
+      );
+      const owner = addressOwners.get(ip);
+      if (owner) {
+        issues.push({
+          path: where,
+          message: `address ${ip} is already used by node "${owner}"`,
+          fix: 'give each node its own address',
+        });
+      } else {
+        addressOwners.set(ip, name);
+      }
+    }
+    issues.push(...bindIssues(at, node.binds ?? []));
+    issues.push(...kind.check(name, node, config));
+  }
+
+  for (const [name, node] of Object.entries(nodes)) {
+    if (!node.vip) continue;
+    const where = ['topology', 'nodes', name, 'vip'];
+    const owner = addressOwners.get(node.vip);
+    if (owner) {
+      issues.push({
+        path: where,
+        message: `VIP ${node.vip} is node "${owner}"'s interface address`,
+        fix: 'the VIP must be an address of its own',
+      });
+    }
+    for (const [networkName, network] of Object.entries(networks)) {
+      const subnet = subnets.get(networkName) as Cidr;
+      const pool = network['ip-range'] ? parseCidr(network['ip-range']) : subnet;
+      if (cidrContains(pool, ipToInt(node.vip))) {
+        issues.push({
+          path: where,
+          message: `VIP ${node.vip} is inside Docker's address pool for network "${networkName}" (${network['ip-range'] ?? network.subnet})`,
+          fix: `set topology.networks.${networkName}.ip-range to a range that leaves the VIP out`,
+        });
+      }
+    }
+  }
+
+  if (config.verify) {
+    const kinds = new Map(Object.entries(nodes).map(([name, node]) => [name, node.kind]));
+    issues.push(...checkVerifySteps(parseVerifySteps(config.verify), new Set(Object.keys(nodes)), kinds));
+  }
+  return issues;
+}
+
+function addressIssues(
+  where: (string | number)[],
+  ip: string,
+  networkName: string,
+  subnetText: string,
+  subnet: Cidr,
+  gateway: number,
+): TopologyIssue[] {
+  const value = ipToInt(ip);
+  if (!cidrContains(subnet, value)) {
+    return [
+      {
+        path: where,
+        message: `address ${ip} is outside network "${networkName}" (${subnetText})`,
+        fix: `use an address in ${subnetText}`,
+      },
+    ];
+  }
+  if (value === subnet.network || value === subnet.network + cidrSize(subnet) - 1) {
+    return [
+      {
+        path: where,
+        message: `address ${ip} is the network or broadcast address of ${subnetText}`,
+        fix: 'use a host address',
+      },
+    ];
+  }
+  if (value === gateway) {
+    return [
+      {
+        path: where,
+        message: `address ${ip} is the gateway of network "${networkName}" (the Docker host's side)`,
+        fix: 'use another host address',
+      },
+    ];
+  }
+  return [];
+}
+
+function bindIssues(at: (string | number)[], binds: string[]): TopologyIssue[] {
+  return binds.flatMap((bind, index) => {
+    const source = bind.split(':')[0] ?? '';
+    const normalised = posix.normalize(source);
+    if (source.startsWith('/') || normalised === '..' || normalised.startsWith('../')) {
+      return [
+        {
+          path: [...at, 'binds', index],
+          message: `bind source "${source}" is outside the lab's directory`,
+          fix: 'use a path relative to the topology file, inside its directory',
+        },
+      ];
+    }
+    return [];
+  });
+}
+
+function kindsWithKey(key: string): string[] {
+  return kindNames().filter((name) => findKind(name)?.keys.includes(key));
+}
+
+function cidrWithin(inner: Cidr, outer: Cidr): boolean {
+  return inner.network >= outer.network && inner.network + cidrSize(inner) <= outer.network + cidrSize(outer);
+}
+
+function gatewayOf(gateway: string | undefined, subnet: Cidr): number {
+  return gateway ? ipToInt(gateway) : subnet.network + 1;
+}

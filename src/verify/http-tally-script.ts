@@ -1,0 +1,128 @@
+/**
+ * The http-tally step runs ONE POSIX sh loop inside the node (one exec for all requests: an exec costs
+ * ~60 ms, a curl to the VIP ~5 ms), printing one tab-separated line per request; this module renders
+ * that script and parses its output back into records.
+ *
+ * Needs curl >= 7.84 in the node (`%header{}` in --write-out; `%{exitcode}`/`%{errormsg}` since 7.75).
+ */
+import { isIPv4 } from 'node:net';
+import { shellQuote } from './shell.js';
+import type { RequestRecord } from './tally.js';
+
+export interface HttpTallyScriptInput {
+  url: string;
+  requests: number;
+  header: string;
+  /** Used round-robin: request i goes out from sources[i % sources.length]. */
+  sources: string[];
+  /** Per request (curl --max-time). */
+  timeoutMs: number;
+}
+
+export const MAX_REQUESTS = 10_000;
+const MAX_REQUEST_TIMEOUT_MS = 120_000;
+/** Fork + exec of curl and the shell's own work per iteration, on top of the request itself. */
+const PER_REQUEST_OVERHEAD_MS = 100;
+const EXEC_SLACK_MS = 10_000;
+
+/** Everything spliced into the script is either a number checked here or a value passed through shellQuote. */
+function assertScriptInput(input: HttpTallyScriptInput): void {
+  const { url, requests, header, sources, timeoutMs } = input;
+  if (!Number.isInteger(requests) || requests < 1 || requests > MAX_REQUESTS) {
+    throw new Error(`http-tally: requests must be an integer from 1 to ${MAX_REQUESTS}, not ${requests}`);
+  }
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_REQUEST_TIMEOUT_MS) {
+    throw new Error(
+      `http-tally: per-request timeout must be 1..${MAX_REQUEST_TIMEOUT_MS} ms, not ${timeoutMs}`,
+    );
+  }
+  // The header name lands inside curl's --write-out `%header{...}`: a `}` or `%` would change its meaning.
+  if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/.test(header)) {
+    throw new Error(`http-tally: header "${header}" is not an HTTP header name`);
+  }
+  // A URL starting with `-` would be read by curl as an option.
+  if (!/^https?:\/\//.test(url)) throw new Error(`http-tally: url "${url}" is not an http(s) URL`);
+  for (const source of sources) {
+    if (!isIPv4(source)) throw new Error(`http-tally: source "${source}" is not an IPv4 address`);
+  }
+}
+
+/**
+ * Output: one line per request, `index \t http_code \t time_total \t curl_exit \t header \t curl_error`.
+ * The index lets the parser place each line and notice requests that printed nothing.
+ */
+export function renderHttpTallyScript(input: HttpTallyScriptInput): string {
+  assertScriptInput(input);
+  const { url, requests, header, sources, timeoutMs } = input;
+  const writeOut = shellQuote(
+    `\\t%{http_code}\\t%{time_total}\\t%{exitcode}\\t%header{${header.toLowerCase()}}\\t%{errormsg}\\n`,
+  );
+  const interfaceArg = sources.length > 0 ? ' --interface "$src"' : '';
+  return [
+    '#!/bin/sh',
+    `# lblab http-tally: ${requests} requests, one line each: index, status, seconds, curl exit, header, curl error`,
+    `url=${shellQuote(url)}`,
+    ...(sources.length > 0 ? [`set -- ${sources.map(shellQuote).join(' ')}`] : []),
+    'i=0',
+    `while [ "$i" -lt ${requests} ]; do`,
+    // Rotate the positional parameters: $1 is the source for request i, i.e. sources[i % n].
+    ...(sources.length > 0 ? ['  src=$1', '  shift', '  set -- "$@" "$src"'] : []),
+    `  curl -s -o /dev/null --noproxy '*' --max-time ${timeoutMs / 1000}${interfaceArg} -w "$i"${writeOut} "$url"`,
+    '  i=$((i + 1))',
+    'done',
+    'exit 0',
+    '',
+  ].join('\n');
+}
+
+/** How long the runner lets the whole script run before giving up on the exec. */
+export function httpTallyExecTimeoutMs(input: Pick<HttpTallyScriptInput, 'requests' | 'timeoutMs'>): number {
+  return input.requests * (input.timeoutMs + PER_REQUEST_OVERHEAD_MS) + EXEC_SLACK_MS;
+}
+
+const CURL_ERRORS: Record<number, string> = {
+  6: "couldn't resolve host",
+  7: "couldn't connect",
+  28: 'timed out',
+  45: "couldn't bind the source address (is it assigned on the node?)",
+  52: 'empty reply from server',
+  56: 'connection reset',
+};
+
+/**
+ * Records in request order, exactly `requests` of them: a request whose line is missing (the exec was
+ * cut short, curl is absent) becomes a failed record rather than disappearing from the tally.
+ */
+export function parseHttpTallyOutput(
+  stdout: string,
+  input: Pick<HttpTallyScriptInput, 'requests' | 'sources'>,
+): RequestRecord[] {
+  const { requests, sources } = input;
+  const sourceOf = (index: number) =>
+    sources.length > 0 ? { source: sources[index % sources.length] as string } : {};
+  const records = new Map<number, RequestRecord>();
+  for (const line of stdout.split('\n')) {
+    const fields = line.split('\t');
+    if (fields.length < 6) continue;
+    const [indexText = '', statusText = '', timeText = '', exitText = ''] = fields;
+    const index = Number(indexText);
+    if (!/^\d+$/.test(indexText) || index >= requests || records.has(index)) continue;
+    const status = /^\d{3}$/.test(statusText) ? Number(statusText) : 0;
+    const seconds = Number(timeText);
+    const exit = /^\d+$/.test(exitText) ? Number(exitText) : -1;
+    const header = fields.slice(4, -1).join('\t');
+    const curlMessage = fields[fields.length - 1] ?? '';
+    records.set(index, {
+      ...sourceOf(index),
+      status,
+      ...(header !== '' && { header }),
+      ms: Number.isFinite(seconds) ? Math.round(seconds * 1_000_000) / 1_000 : 0,
+      ...(exit !== 0 && { error: `curl exit ${exit}: ${CURL_ERRORS[exit] ?? (curlMessage || 'error')}` }),
+    });
+  }
+  return Array.from(
+    { length: requests },
+    (_, index) =>
+      records.get(index) ?? { ...sourceOf(index), status: 0, ms: 0, error: 'no output for this request' },
+  );
+}
