@@ -13,10 +13,15 @@ export interface DockerProgressEvent {
   errorDetail?: { message?: string };
 }
 
+// The legacy builder colours a RUN step's stderr red.
+// eslint-disable-next-line no-control-regex
+const ANSI_ESCAPE = /\x1b\[[0-9;]*m/g;
+
 /** Lines worth showing; download progress bars are left out because they repeat several times a second. */
 export function progressLines(event: DockerProgressEvent): string[] {
   if (event.stream !== undefined) {
     return event.stream
+      .replace(ANSI_ESCAPE, '')
       .split('\n')
       .map((line) => line.trimEnd())
       .filter((line) => line.length > 0);
@@ -28,6 +33,8 @@ export function progressLines(event: DockerProgressEvent): string[] {
 }
 
 const BUILD_STEP = /^Step \d+\/\d+ : /;
+/** Docker's own bookkeeping between steps, which explains nothing about a failure. */
+const BUILDER_NOISE = /^( ---> |Removing intermediate container )/;
 /** Enough of a failed step's output to show the cause (apt's "E: ..." lines, a shell error). */
 const FAILURE_CONTEXT_LINES = 5;
 
@@ -49,7 +56,7 @@ export function followDockerStream(
         if (BUILD_STEP.test(line)) {
           currentStep = line;
           stepOutput = [];
-        } else {
+        } else if (!BUILDER_NOISE.test(line)) {
           stepOutput = [...stepOutput, line].slice(-FAILURE_CONTEXT_LINES);
         }
       }

@@ -190,5 +190,5 @@ async function isOnPath(command: string): Promise<boolean> {
 
 function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0] ?? message;
+  return (message.split('\n')[0] ?? message).trim();
 }

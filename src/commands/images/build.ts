@@ -6,10 +6,11 @@ export type ImagesBuildResult = EnsureNodeImageResult;
 
 export default class ImagesBuild extends Command {
   static override summary = 'Build the lblab node image if its inputs under images/ changed.';
-  static override description = `The image is tagged lblab/node:<hash of images/>, so this is a quick no-op when it already exists.
-When a container registry is reachable it is built from debian:bookworm-slim; otherwise from a base root filesystem
-that mmdebstrap makes from Debian's package mirrors (needs root and mmdebstrap: scripts/setup-host.sh installs it).
-Uses the engine at DOCKER_HOST, or the local socket.`;
+  static override description =
+    'The image is tagged lblab/node:<hash of images/>, so this is a quick no-op when it already exists. ' +
+    'When a container registry is reachable it is built from debian:bookworm-slim; otherwise on a base root ' +
+    "filesystem that mmdebstrap makes from Debian's package mirrors (needs root and mmdebstrap, which " +
+    'scripts/setup-host.sh installs). Uses the engine at DOCKER_HOST, or the local socket.';
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
