@@ -20,6 +20,8 @@ export const LABEL = {
   topologyHash: 'lblab.topology-hash',
   topologyFile: 'lblab.topology-file',
   version: 'lblab.version',
+  dataPlane: 'lblab.data-plane',
+  engine: 'lblab.engine',
 } as const;
 
 export interface CompileOptions {
@@ -98,7 +100,12 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       containerName: `lblab-${lab}-${name}`,
       hostname: name,
       image: node.image ?? defaults.image ?? options.defaultImage,
-      labels: { ...commonLabels, [LABEL.node]: name, [LABEL.kind]: node.kind },
+      labels: {
+        ...commonLabels,
+        [LABEL.node]: name,
+        [LABEL.kind]: node.kind,
+        ...(output.dataPlane ? { [LABEL.dataPlane]: output.dataPlane } : {}),
+      },
       env: stringValues({ ...defaults.env, ...node.env }),
       capAdd: Object.keys(kind.capabilities),
       sysctls: { ...output.sysctls, ...stringValues(node.sysctls ?? {}) },
@@ -106,7 +113,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       interfaces: interfacesOf(name),
       files: output.files,
       setupScript: renderSetupScript(steps),
-      setupSummary: steps.map((step) => step.summary),
+      setup: steps,
       readiness: output.readiness,
       ...(output.dataPlane ? { dataPlane: output.dataPlane } : {}),
     };

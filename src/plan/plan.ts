@@ -51,8 +51,8 @@ export interface PlannedNode {
   files: FileSpec[];
   /** One shell script per node, run in a single `docker exec` after start (one exec costs ~60 ms). */
   setupScript: string;
-  /** Human summary of what the setup script does, one line each (for `lblab plan`). */
-  setupSummary: string[];
+  /** The steps the setup script runs, each with its commands (for `lblab plan`). */
+  setup: { summary: string; commands: string[] }[];
   readiness: ReadinessCheck[];
   /** Directors only: which data plane forwards the VIP traffic. */
   dataPlane?: DataPlane;

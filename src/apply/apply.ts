@@ -1,0 +1,161 @@
+/**
+ * apply: make a Plan real. Networks first, then every node in parallel (create → copy files → start
+ * → one setup exec), then every readiness condition in parallel. Any failure or interrupt removes
+ * everything this lab has, so `up` is all or nothing.
+ */
+import type { Plan, PlannedNode } from '../plan/plan.js';
+import type { ContainerRuntime } from '../runtime/runtime.js';
+import { InterruptedError, LabError, type Stage } from './errors.js';
+import { runPool } from './pool.js';
+import { describeCheck, ReadinessTimeout, waitForCheck } from './readiness.js';
+import { teardownLab } from './teardown.js';
+
+export interface ProgressEvent {
+  node?: string;
+  stage: Stage | 'ready';
+  message: string;
+}
+
+export interface ApplyOptions {
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Nodes created/configured at once; Docker serialises much of it anyway, 4 keeps the CPU busy. */
+  concurrency?: number;
+}
+
+export interface ApplyTimings {
+  networksMs: number;
+  containersMs: number;
+  configuredMs: number;
+  readyMs: number;
+}
+
+export const SETUP_SCRIPT_PATH = '/etc/lblab/setup.sh';
+
+export async function applyPlan(runtime: ContainerRuntime, plan: Plan, options: ApplyOptions = {}): Promise<ApplyTimings> {
+  const progress = options.onProgress ?? (() => undefined);
+  const concurrency = options.concurrency ?? 4;
+  const checkAbort = () => {
+    if (options.signal?.aborted) throw new InterruptedError(options.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+  };
+  const started = performance.now();
+  const mark = () => Math.round(performance.now() - started);
+  const timings: ApplyTimings = { networksMs: 0, containersMs: 0, configuredMs: 0, readyMs: 0 };
+
+  try {
+    for (const network of plan.networks) {
+      checkAbort();
+      progress({ stage: 'network', message: `creating network ${network.dockerName} (${network.subnet})` });
+      try {
+        await runtime.createNetwork({
+          name: network.dockerName,
+          subnet: network.subnet,
+          ipRange: network.ipRange,
+          gateway: network.gateway,
+          labels: network.labels,
+        });
+      } catch (error) {
+        throw new LabError('network', `cannot create ${network.dockerName}: ${(error as Error).message}`, {
+          hint: 'another Docker network may use this subnet: `docker network ls`, or change the subnet',
+          cause: error,
+        });
+      }
+    }
+    timings.networksMs = mark();
+
+    await inParallel(plan.nodes, concurrency, options.signal, async (node) => {
+      await createAndStart(runtime, node, progress);
+    });
+    checkAbort();
+    timings.containersMs = mark();
+
+    await inParallel(plan.nodes, concurrency, options.signal, async (node) => {
+      progress({ node: node.name, stage: 'setup', message: node.setup.map((step) => step.summary).join('; ') || 'nothing to set up' });
+      const result = await runtime.exec(node.containerName, ['sh', SETUP_SCRIPT_PATH], { timeoutMs: 120_000 });
+      if (result.exitCode !== 0) {
+        const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' | ');
+        throw new LabError('setup', detail || `setup exited with ${result.exitCode}`, {
+          node: node.name,
+          hint: `inspect with: lblab exec <file> ${node.name} -- cat ${SETUP_SCRIPT_PATH}`,
+        });
+      }
+    });
+    checkAbort();
+    timings.configuredMs = mark();
+
+    const checks = plan.nodes.flatMap((node) => node.readiness.map((check) => ({ node, check })));
+    await inParallel(checks, checks.length, options.signal, async ({ node, check }) => {
+      const observation = await waitForCheck(runtime, node.containerName, check, { signal: options.signal });
+      progress({ node: node.name, stage: 'ready', message: `${describeCheck(check)}: ${observation.seen}` });
+    });
+    checkAbort();
+    timings.readyMs = mark();
+    return timings;
+  } catch (error) {
+    progress({ stage: 'teardown', message: `removing everything lab ${plan.lab} created` });
+    await teardownLab(runtime, plan.lab);
+    throw error;
+  }
+}
+
+async function createAndStart(
+  runtime: ContainerRuntime,
+  node: PlannedNode,
+  progress: (event: ProgressEvent) => void,
+): Promise<void> {
+  progress({ node: node.name, stage: 'create', message: `${node.image} ${node.interfaces.map((i) => `${i.ifname}=${i.ip}`).join(' ')}` });
+  try {
+    await runtime.createContainer({
+      name: node.containerName,
+      hostname: node.hostname,
+      image: node.image,
+      labels: node.labels,
+      env: node.env,
+      capAdd: node.capAdd,
+      sysctls: node.sysctls,
+      interfaces: node.interfaces.map((iface) => ({ network: iface.dockerNetwork, ip: iface.ip, mac: iface.mac })),
+      binds: node.binds,
+      cmd: ['sleep', 'infinity'],
+      files: [...node.files, { path: SETUP_SCRIPT_PATH, content: node.setupScript, mode: 0o755 }],
+    });
+  } catch (error) {
+    throw new LabError('create', (error as Error).message, { node: node.name, cause: error });
+  }
+  try {
+    await runtime.startContainer(node.containerName);
+  } catch (error) {
+    throw new LabError('start', (error as Error).message, { node: node.name, cause: error });
+  }
+}
+
+/** runPool, then surface the first failure as the error (all of them are in its message). */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  const failures = await runPool(items, limit, task, signal);
+  if (failures.length === 0) return;
+  const [first] = failures;
+  const error = first?.error;
+  if (failures.length > 1 && error instanceof Error) {
+    const others = failures.slice(1).map((failure) => (failure.error as Error).message);
+    error.message += `\n  and ${others.length} more: ${others.join('\n  ')}`;
+  }
+  if (error instanceof ReadinessTimeout) {
+    throw new LabError('readiness', error.message, { node: error.check.node, cause: error, hint: readinessHint(error) });
+  }
+  throw error;
+}
+
+function readinessHint(error: ReadinessTimeout): string {
+  switch (error.check.type) {
+    case 'ospf-full':
+      return 'check OSPF: lblab exec <file> <node> -- vtysh -c "show ip ospf interface"';
+    case 'route':
+      return 'a director is not advertising the VIP: lblab exec <file> router -- vtysh -c "show ip ospf database"';
+    default:
+      return 'run `lblab up --verbose` to see every probe';
+  }
+}

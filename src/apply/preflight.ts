@@ -1,0 +1,60 @@
+/**
+ * Preflight: everything `up` must know or refuse before it creates anything: does the engine's
+ * kernel have IPVS, and would any name or subnet collide with objects that are not this lab's.
+ */
+import type { EngineFacts } from '../kinds/kind.js';
+import { LABEL } from '../plan/compile.js';
+import type { Plan } from '../plan/plan.js';
+import type { ContainerRuntime } from '../runtime/runtime.js';
+import { cidrsOverlap, parseCidr } from '../util/ipv4.js';
+import { LabError } from './errors.js';
+
+/** Asks the engine's kernel, from a throwaway container, whether IPVS can be used. */
+export async function probeIpvs(runtime: ContainerRuntime, image: string): Promise<EngineFacts> {
+  const result = await runtime.runHelper({
+    image,
+    cmd: ['ipvsadm', '-Ln'],
+    capAdd: ['NET_ADMIN'],
+    networkMode: 'none',
+    writableProcSys: false,
+    labels: { 'lblab.probe': 'ipvs' },
+  });
+  if (result.exitCode === 0) return { ipvs: true };
+  const reason = (result.stderr.trim() || result.stdout.trim()).split('\n')[0] || `ipvsadm exited ${result.exitCode}`;
+  return { ipvs: false, ipvsReason: `ipvsadm: ${reason}` };
+}
+
+/** Directors that insist on IPVS cannot fall back; refuse before creating anything. */
+export function requireIpvsWhereDemanded(demanded: string[], facts: EngineFacts): void {
+  if (facts.ipvs || demanded.length === 0) return;
+  throw new LabError('preflight', `${demanded.join(', ')} set engine: ipvs, but the engine's kernel has no IPVS (${facts.ipvsReason ?? 'unknown'})`, {
+    hint: 'modprobe ip_vs on the Docker host, run with --engine sandbox (a UML kernel with IPVS), or set engine: auto',
+  });
+}
+
+/** Objects that are not this lab's but would collide with what the plan creates. */
+export async function findConflicts(runtime: ContainerRuntime, plan: Plan): Promise<string[]> {
+  const conflicts: string[] = [];
+  const containers = await runtime.listContainers();
+  const networks = await runtime.listNetworks();
+  const isOurs = (labels: Record<string, string>) => labels[LABEL.lab] === plan.lab;
+  for (const node of plan.nodes) {
+    const clash = containers.find((c) => c.name === node.containerName && !isOurs(c.labels));
+    if (clash) conflicts.push(`container "${clash.name}" already exists and is not lab ${plan.lab}'s (node ${node.name})`);
+  }
+  for (const network of plan.networks) {
+    const subnet = parseCidr(network.subnet);
+    for (const other of networks) {
+      if (isOurs(other.labels)) continue;
+      if (other.name === network.dockerName) {
+        conflicts.push(`network "${other.name}" already exists and is not lab ${plan.lab}'s`);
+      }
+      const overlap = other.subnets.find((s) => s.includes('.') && cidrsOverlap(parseCidr(s), subnet));
+      if (overlap) {
+        const owner = other.labels[LABEL.lab] ? ` (lab ${other.labels[LABEL.lab]})` : '';
+        conflicts.push(`network "${other.name}"${owner} already uses ${overlap}, which overlaps ${network.name} ${network.subnet}`);
+      }
+    }
+  }
+  return conflicts;
+}

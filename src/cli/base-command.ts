@@ -1,0 +1,72 @@
+/**
+ * Shared behaviour of lblab's commands: --json, --verbose, --engine, and errors that say where
+ * (file:line:col) and what to do next, with exit codes a script can rely on.
+ */
+import { Command, Flags, type Interfaces } from '@oclif/core';
+import { InterruptedError, LabError } from '../apply/errors.js';
+import { selectEngine } from '../runtime/select-engine.js';
+import type { Engine, EngineChoice } from '../runtime/engine.js';
+import { TopologyError } from '../topology/issue.js';
+import { enableVerbose } from '../util/log.js';
+
+export const engineFlag = Flags.string({
+  description:
+    'Which Docker engine runs the lab: docker (the host engine), sandbox (lblab\'s UML guest with IPVS), or auto (IPVS wherever possible).',
+  options: ['auto', 'docker', 'sandbox'],
+  default: process.env.LBLAB_ENGINE ?? 'auto',
+  env: 'LBLAB_ENGINE',
+});
+
+export abstract class LblabCommand extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    verbose: Flags.boolean({ description: 'Log every Docker call and exec with its duration (same as DEBUG=lblab*).' }),
+  };
+
+  protected override async init(): Promise<void> {
+    await super.init();
+    if (this.argv.includes('--verbose')) enableVerbose();
+  }
+
+  protected async engine(choice: string): Promise<Engine> {
+    const engine = await selectEngine(choice as EngineChoice, (line) => this.progress(line));
+    this.progress(`engine: ${engine.name} (${engine.reason})`);
+    return engine;
+  }
+
+  /** Progress for humans goes to stderr, so stdout stays the result (and clean JSON with --json). */
+  protected progress(line: string): void {
+    if (!this.jsonEnabled()) this.logToStderr(line);
+  }
+
+  protected override async catch(error: Interfaces.CommandError): Promise<void> {
+    const exitCode = error instanceof InterruptedError ? error.exitCode : 1;
+    if (this.jsonEnabled()) {
+      this.logJson({ error: this.describeError(error) });
+      this.exit(exitCode);
+    }
+    if (error instanceof TopologyError) {
+      this.logToStderr(error.message);
+      this.exit(1);
+    }
+    if (error instanceof LabError || error instanceof InterruptedError) {
+      this.logToStderr(`Error: ${error.message}`);
+      const hint = error instanceof LabError ? error.hint : 'nothing is left behind; run it again when ready';
+      if (hint) this.logToStderr(`Try this: ${hint}`);
+      this.exit(exitCode);
+    }
+    if ((error as { oclif?: { exit?: number } }).oclif?.exit !== undefined) throw error; // oclif's own exits, flag errors
+    this.logToStderr(`Error: ${error.message}`);
+    this.exit(1);
+  }
+
+  private describeError(error: Error): Record<string, unknown> {
+    if (error instanceof TopologyError) return { type: 'topology', file: error.file, issues: error.issues };
+    if (error instanceof LabError) {
+      return { type: 'lab', stage: error.stage, node: error.options.node, message: error.message, hint: error.hint };
+    }
+    if (error instanceof InterruptedError) return { type: 'interrupted', signal: error.signal, message: error.message };
+    return { type: 'error', message: error.message };
+  }
+}

@@ -1,0 +1,39 @@
+import { Args, Flags } from '@oclif/core';
+import { engineFlag, LblabCommand } from '../cli/base-command.js';
+import { downLab } from '../lab/lab.js';
+import { labNameFor } from '../cli/lab-name.js';
+
+export interface DownResult {
+  lab: string | null;
+  containers: string[];
+  networks: string[];
+}
+
+export default class Down extends LblabCommand {
+  static override summary = 'Remove everything a lab created (found by its labels), and nothing else.';
+  static override examples = [
+    '<%= config.bin %> down topologies/ecmp-lvs-dr.yml',
+    '<%= config.bin %> down --name ecmp-lvs-dr',
+    '<%= config.bin %> down --all --json',
+  ];
+  static override args = { file: Args.string({ description: 'topology file (optional with --name or --all)' }) };
+  static override flags = {
+    engine: engineFlag,
+    name: Flags.string({ description: 'lab name, when the topology file is gone or the lab ran under --name' }),
+    all: Flags.boolean({ description: 'remove every lblab lab on this engine', exclusive: ['name'] }),
+  };
+
+  async run(): Promise<DownResult> {
+    const { args, flags } = await this.parse(Down);
+    const lab = flags.all ? undefined : await labNameFor(args.file, flags.name);
+    const engine = await this.engine(flags.engine);
+    const removed = await downLab(engine, lab);
+    const what = lab ? `lab ${lab}` : 'all lblab labs';
+    this.log(
+      removed.containers.length + removed.networks.length === 0
+        ? `${what}: nothing to remove`
+        : `${what}: removed ${removed.containers.length} container(s) and ${removed.networks.length} network(s)`,
+    );
+    return { lab: lab ?? null, ...removed };
+  }
+}

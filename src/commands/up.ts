@@ -1,0 +1,53 @@
+import { Args, Flags } from '@oclif/core';
+import { engineFlag, LblabCommand } from '../cli/base-command.js';
+import { abortOnSignals } from '../cli/signals.js';
+import { upLab, type UpResult } from '../lab/lab.js';
+
+export default class Up extends LblabCommand {
+  static override summary = 'Build missing images, create the lab, configure it and wait until it is ready.';
+  static override description =
+    'All or nothing: if any stage fails (or you press Ctrl-C) everything this lab created is removed. ' +
+    'Running it again on an unchanged lab that is up does nothing.';
+  static override examples = [
+    '<%= config.bin %> up topologies/ecmp-lvs-dr.yml',
+    '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --timings',
+    '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --name lab2 --engine docker --json',
+  ];
+  static override args = { file: Args.string({ description: 'topology file', required: true }) };
+  static override flags = {
+    engine: engineFlag,
+    name: Flags.string({ description: 'lab name (default: the file\'s name:); lets two copies run side by side' }),
+    force: Flags.boolean({ description: 'recreate the lab if it is already up' }),
+    timings: Flags.boolean({ description: 'print how long each stage took' }),
+  };
+
+  async run(): Promise<UpResult> {
+    const { args, flags } = await this.parse(Up);
+    const engine = await this.engine(flags.engine);
+    const interrupt = abortOnSignals(() =>
+      this.logToStderr(`interrupted twice: leaving at once; clean up with: lblab down ${args.file}`),
+    );
+    let result: UpResult;
+    try {
+      result = await upLab(engine, args.file, {
+        labName: flags.name,
+        force: flags.force,
+        signal: interrupt.signal,
+        onProgress: (event) => this.progress(`${event.node ? `${event.node}: ` : ''}${event.stage}: ${event.message}`),
+      });
+    } finally {
+      interrupt.dispose();
+    }
+    for (const warning of result.warnings) this.warn(warning);
+    const planes = Object.entries(result.dataPlanes).map(([node, plane]) => `${node}=${plane}`).join(', ');
+    this.log(
+      result.outcome === 'unchanged'
+        ? `lab ${result.lab} is already up and unchanged; nothing to do`
+        : `lab ${result.lab} is up on ${result.engine} (${result.plan.nodes.length} nodes${planes ? `; directors: ${planes}` : ''}) in ${(result.timings.totalMs / 1000).toFixed(1)} s`,
+    );
+    if (flags.timings) {
+      for (const [stage, ms] of Object.entries(result.timings)) this.log(`  ${stage.padEnd(14)} ${(ms / 1000).toFixed(2)} s`);
+    }
+    return result;
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The lab lifecycle the commands call: open (load + validate), plan, up, down, status. Commands stay
+ * thin; everything with a side effect goes through the Engine's runtime.
+ */
+import { resolve } from 'node:path';
+import { applyPlan, type ApplyTimings, type ProgressEvent } from '../apply/apply.js';
+import { LabError } from '../apply/errors.js';
+import { findConflicts, probeIpvs, requireIpvsWhereDemanded } from '../apply/preflight.js';
+import { teardownLab, type TeardownResult } from '../apply/teardown.js';
+import type { EngineFacts } from '../kinds/kind.js';
+import { compile, LABEL } from '../plan/compile.js';
+import type { DataPlane, Plan } from '../plan/plan.js';
+import type { Engine } from '../runtime/engine.js';
+import type { ContainerInfo } from '../runtime/runtime.js';
+import { loadTopologyFile } from '../topology/load.js';
+import type { TopologyConfig } from '../topology/types.js';
+import { validateTopology } from '../topology/validate.js';
+
+export interface OpenedTopology {
+  file: string;
+  text: string;
+  config: TopologyConfig;
+}
+
+export async function openTopology(file: string): Promise<OpenedTopology> {
+  const absolute = resolve(file);
+  const loaded = await loadTopologyFile(absolute);
+  return { file: absolute, text: loaded.text, config: validateTopology({ ...loaded, file }) };
+}
+
+export function planTopology(
+  topology: OpenedTopology,
+  options: { labName?: string; defaultImage: string; facts: EngineFacts },
+): Plan {
+  return compile(topology.config, { file: topology.file, text: topology.text, ...options });
+}
+
+/** Directors whose data plane depends on whether the engine has IPVS. */
+export function directorsWantingIpvs(config: TopologyConfig): { any: string[]; demanded: string[] } {
+  const directors = Object.entries(config.topology.nodes).filter(([, node]) => node.kind === 'director');
+  return {
+    any: directors.filter(([, node]) => (node.engine ?? 'auto') !== 'nftables').map(([name]) => name),
+    demanded: directors.filter(([, node]) => node.engine === 'ipvs').map(([name]) => name),
+  };
+}
+
+export interface UpTimings extends ApplyTimings {
+  imagesMs: number;
+  preflightMs: number;
+  totalMs: number;
+}
+
+export interface UpResult {
+  lab: string;
+  engine: string;
+  engineReason: string;
+  /** `unchanged`: the lab was already up from this exact topology, nothing was done. */
+  outcome: 'created' | 'unchanged';
+  dataPlanes: Record<string, DataPlane>;
+  image: string;
+  warnings: string[];
+  timings: UpTimings;
+  plan: Plan;
+}
+
+export interface UpOptions {
+  labName?: string;
+  force?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export async function upLab(engine: Engine, file: string, options: UpOptions = {}): Promise<UpResult> {
+  const started = performance.now();
+  const since = () => Math.round(performance.now() - started);
+  const progress = options.onProgress ?? (() => undefined);
+  const topology = await openTopology(file);
+  const lab = options.labName ?? topology.config.name;
+  const runtime = engine.runtime;
+
+  const image = await engine.prepareNodeImage((line) => progress({ stage: 'image', message: line }));
+  const imagesMs = since();
+
+  const wanting = directorsWantingIpvs(topology.config);
+  let facts: EngineFacts = { ipvs: false, ipvsReason: 'no director asks for it' };
+  if (wanting.any.length > 0) {
+    facts = await probeIpvs(runtime, image.ref);
+    progress({
+      stage: 'preflight',
+      message: facts.ipvs ? `engine kernel has IPVS` : `engine kernel has no IPVS (${facts.ipvsReason})`,
+    });
+  }
+  requireIpvsWhereDemanded(wanting.demanded, facts);
+  const plan = planTopology(topology, { labName: options.labName, defaultImage: image.ref, facts });
+  const base = { lab, engine: engine.name, engineReason: engine.reason, image: image.ref, plan, warnings: plan.warnings };
+  const dataPlanes = Object.fromEntries(plan.nodes.filter((n) => n.dataPlane).map((n) => [n.name, n.dataPlane as DataPlane]));
+
+  const existing = await runtime.listContainers({ [LABEL.lab]: lab });
+  if (existing.length > 0) {
+    const state = compareWithRunning(plan, existing);
+    if (state === 'same' && !options.force) {
+      const timings = { imagesMs, preflightMs: since() - imagesMs, networksMs: 0, containersMs: 0, configuredMs: 0, readyMs: 0, totalMs: since() };
+      return { ...base, outcome: 'unchanged', dataPlanes, timings };
+    }
+    if (!options.force) {
+      throw new LabError('preflight', `lab ${lab} is already up ${state === 'changed' ? 'from a different topology' : 'but incomplete'}`, {
+        hint: `run \`lblab down ${file}\` first, or \`lblab up ${file} --force\` to recreate it`,
+      });
+    }
+    progress({ stage: 'teardown', message: `--force: removing the running lab ${lab}` });
+    await teardownLab(runtime, lab);
+  }
+
+  const conflicts = await findConflicts(runtime, plan);
+  if (conflicts.length > 0) {
+    throw new LabError('preflight', conflicts.join('; '), {
+      hint: 'remove or rename the conflicting objects, or run this lab under another --name and subnet',
+    });
+  }
+  const preflightMs = since() - imagesMs;
+
+  const applied = await applyPlan(runtime, plan, { signal: options.signal, onProgress: progress });
+  const offset = imagesMs + preflightMs;
+  return {
+    ...base,
+    outcome: 'created',
+    dataPlanes,
+    timings: {
+      imagesMs,
+      preflightMs,
+      networksMs: applied.networksMs,
+      containersMs: applied.containersMs,
+      configuredMs: applied.configuredMs,
+      readyMs: applied.readyMs,
+      totalMs: offset + applied.readyMs,
+    },
+  };
+}
+
+function compareWithRunning(plan: Plan, existing: ContainerInfo[]): 'same' | 'changed' | 'incomplete' {
+  if (existing.some((c) => c.labels[LABEL.topologyHash] !== plan.topologyHash)) return 'changed';
+  const running = new Set(existing.filter((c) => c.state === 'running').map((c) => c.labels[LABEL.node]));
+  return plan.nodes.every((node) => running.has(node.name)) && existing.length === plan.nodes.length ? 'same' : 'incomplete';
+}
+
+export async function downLab(engine: Engine, lab: string | undefined): Promise<TeardownResult> {
+  return teardownLab(engine.runtime, lab);
+}
+
+export interface NodeStatus {
+  lab: string;
+  node: string;
+  kind: string;
+  image: string;
+  state: string;
+  container: string;
+  dataPlane?: string;
+  addresses: Record<string, string>;
+}
+
+export async function labStatus(engine: Engine, lab: string | undefined): Promise<NodeStatus[]> {
+  const containers = await engine.runtime.listContainers({ [LABEL.lab]: lab ?? true });
+  return containers
+    .filter((c) => c.labels[LABEL.node])
+    .map((c) => ({
+      lab: c.labels[LABEL.lab] ?? '',
+      node: c.labels[LABEL.node] ?? '',
+      kind: c.labels[LABEL.kind] ?? '',
+      image: c.image,
+      state: c.state,
+      container: c.name,
+      ...(c.labels[LABEL.dataPlane] ? { dataPlane: c.labels[LABEL.dataPlane] } : {}),
+      addresses: c.addresses,
+    }))
+    .sort((a, b) => a.lab.localeCompare(b.lab) || a.node.localeCompare(b.node));
+}

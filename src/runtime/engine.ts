@@ -1,0 +1,42 @@
+/**
+ * Which Docker engine a lab runs on. `docker` is the host engine (DOCKER_HOST or the local socket);
+ * `sandbox` is lblab's private engine inside a User-Mode Linux guest whose kernel has IPVS.
+ */
+import Docker from 'dockerode';
+import { DockerRuntime } from './docker-runtime.js';
+
+export type EngineChoice = 'docker' | 'sandbox' | 'auto';
+
+export interface Engine {
+  name: 'docker' | 'sandbox';
+  runtime: DockerRuntime;
+  /** Why this engine was chosen (printed, and recorded in `status --json`). */
+  reason: string;
+  /** Makes sure lblab's node image is on this engine; returns its ref. */
+  prepareNodeImage(onProgress: (line: string) => void): Promise<{ ref: string; built: boolean; source: string }>;
+}
+
+export function hostDockerEndpoint(): string {
+  return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+}
+
+export function dockerClientFor(endpoint: string): Docker {
+  if (endpoint.startsWith('unix://')) return new Docker({ socketPath: endpoint.slice('unix://'.length) });
+  const url = new URL(endpoint);
+  return new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: 'http' });
+}
+
+/** Connects to the host engine, or explains how to get one. */
+export async function connectHostDocker(): Promise<DockerRuntime> {
+  const endpoint = hostDockerEndpoint();
+  const runtime = new DockerRuntime(dockerClientFor(endpoint), endpoint);
+  try {
+    await runtime.docker.ping();
+  } catch (error) {
+    throw new Error(
+      `no Docker engine answers at ${endpoint} (${(error as Error).message}). ` +
+        'Start one: sudo scripts/setup-host.sh (installs docker.io and starts dockerd), or use --engine sandbox',
+    );
+  }
+  return runtime;
+}
