@@ -32,11 +32,16 @@ export interface ApplyTimings {
 
 export const SETUP_SCRIPT_PATH = '/etc/lblab/setup.sh';
 
-export async function applyPlan(runtime: ContainerRuntime, plan: Plan, options: ApplyOptions = {}): Promise<ApplyTimings> {
+export async function applyPlan(
+  runtime: ContainerRuntime,
+  plan: Plan,
+  options: ApplyOptions = {},
+): Promise<ApplyTimings> {
   const progress = options.onProgress ?? (() => undefined);
   const concurrency = options.concurrency ?? 4;
   const checkAbort = () => {
-    if (options.signal?.aborted) throw new InterruptedError(options.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+    if (options.signal?.aborted)
+      throw new InterruptedError(options.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
   };
   const started = performance.now();
   const mark = () => Math.round(performance.now() - started);
@@ -70,8 +75,14 @@ export async function applyPlan(runtime: ContainerRuntime, plan: Plan, options: 
     timings.containersMs = mark();
 
     await inParallel(plan.nodes, concurrency, options.signal, async (node) => {
-      progress({ node: node.name, stage: 'setup', message: node.setup.map((step) => step.summary).join('; ') || 'nothing to set up' });
-      const result = await runtime.exec(node.containerName, ['sh', SETUP_SCRIPT_PATH], { timeoutMs: 120_000 });
+      progress({
+        node: node.name,
+        stage: 'setup',
+        message: node.setup.map((step) => step.summary).join('; ') || 'nothing to set up',
+      });
+      const result = await runtime.exec(node.containerName, ['sh', SETUP_SCRIPT_PATH], {
+        timeoutMs: 120_000,
+      });
       if (result.exitCode !== 0) {
         const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' | ');
         throw new LabError('setup', detail || `setup exited with ${result.exitCode}`, {
@@ -103,7 +114,11 @@ async function createAndStart(
   node: PlannedNode,
   progress: (event: ProgressEvent) => void,
 ): Promise<void> {
-  progress({ node: node.name, stage: 'create', message: `${node.image} ${node.interfaces.map((i) => `${i.ifname}=${i.ip}`).join(' ')}` });
+  progress({
+    node: node.name,
+    stage: 'create',
+    message: `${node.image} ${node.interfaces.map((i) => `${i.ifname}=${i.ip}`).join(' ')}`,
+  });
   try {
     await runtime.createContainer({
       name: node.containerName,
@@ -113,7 +128,11 @@ async function createAndStart(
       env: node.env,
       capAdd: node.capAdd,
       sysctls: node.sysctls,
-      interfaces: node.interfaces.map((iface) => ({ network: iface.dockerNetwork, ip: iface.ip, mac: iface.mac })),
+      interfaces: node.interfaces.map((iface) => ({
+        network: iface.dockerNetwork,
+        ip: iface.ip,
+        mac: iface.mac,
+      })),
       binds: node.binds,
       cmd: ['sleep', 'infinity'],
       files: [...node.files, { path: SETUP_SCRIPT_PATH, content: node.setupScript, mode: 0o755 }],
@@ -144,7 +163,11 @@ async function inParallel<T>(
     error.message += `\n  and ${others.length} more: ${others.join('\n  ')}`;
   }
   if (error instanceof ReadinessTimeout) {
-    throw new LabError('readiness', error.message, { node: error.check.node, cause: error, hint: readinessHint(error) });
+    throw new LabError('readiness', error.message, {
+      node: error.check.node,
+      cause: error,
+      hint: readinessHint(error),
+    });
   }
   throw error;
 }

@@ -1,5 +1,6 @@
 /** Errors `up`/`down` report: which node, which stage, what happened, what to do next. */
-export type Stage = 'preflight' | 'image' | 'network' | 'create' | 'start' | 'setup' | 'readiness' | 'teardown';
+export type Stage =
+  'preflight' | 'image' | 'network' | 'create' | 'start' | 'setup' | 'readiness' | 'teardown';
 
 export class LabError extends Error {
   constructor(
@@ -7,7 +8,9 @@ export class LabError extends Error {
     message: string,
     readonly options: { node?: string; hint?: string; cause?: unknown } = {},
   ) {
-    super(options.node ? `${options.node}: ${stage}: ${message}` : `${stage}: ${message}`, { cause: options.cause });
+    super(options.node ? `${options.node}: ${stage}: ${message}` : `${stage}: ${message}`, {
+      cause: options.cause,
+    });
     this.name = 'LabError';
   }
 

@@ -20,16 +20,21 @@ export async function probeIpvs(runtime: ContainerRuntime, image: string): Promi
     labels: { 'lblab.probe': 'ipvs' },
   });
   if (result.exitCode === 0) return { ipvs: true };
-  const reason = (result.stderr.trim() || result.stdout.trim()).split('\n')[0] || `ipvsadm exited ${result.exitCode}`;
+  const reason =
+    (result.stderr.trim() || result.stdout.trim()).split('\n')[0] || `ipvsadm exited ${result.exitCode}`;
   return { ipvs: false, ipvsReason: `ipvsadm: ${reason}` };
 }
 
 /** Directors that insist on IPVS cannot fall back; refuse before creating anything. */
 export function requireIpvsWhereDemanded(demanded: string[], facts: EngineFacts): void {
   if (facts.ipvs || demanded.length === 0) return;
-  throw new LabError('preflight', `${demanded.join(', ')} set engine: ipvs, but the engine's kernel has no IPVS (${facts.ipvsReason ?? 'unknown'})`, {
-    hint: 'modprobe ip_vs on the Docker host, run with --engine sandbox (a UML kernel with IPVS), or set engine: auto',
-  });
+  throw new LabError(
+    'preflight',
+    `${demanded.join(', ')} set engine: ipvs, but the engine's kernel has no IPVS (${facts.ipvsReason ?? 'unknown'})`,
+    {
+      hint: 'modprobe ip_vs on the Docker host, run with --engine sandbox (a UML kernel with IPVS), or set engine: auto',
+    },
+  );
 }
 
 /** Objects that are not this lab's but would collide with what the plan creates. */
@@ -40,7 +45,10 @@ export async function findConflicts(runtime: ContainerRuntime, plan: Plan): Prom
   const isOurs = (labels: Record<string, string>) => labels[LABEL.lab] === plan.lab;
   for (const node of plan.nodes) {
     const clash = containers.find((c) => c.name === node.containerName && !isOurs(c.labels));
-    if (clash) conflicts.push(`container "${clash.name}" already exists and is not lab ${plan.lab}'s (node ${node.name})`);
+    if (clash)
+      conflicts.push(
+        `container "${clash.name}" already exists and is not lab ${plan.lab}'s (node ${node.name})`,
+      );
   }
   for (const network of plan.networks) {
     const subnet = parseCidr(network.subnet);
@@ -52,7 +60,9 @@ export async function findConflicts(runtime: ContainerRuntime, plan: Plan): Prom
       const overlap = other.subnets.find((s) => s.includes('.') && cidrsOverlap(parseCidr(s), subnet));
       if (overlap) {
         const owner = other.labels[LABEL.lab] ? ` (lab ${other.labels[LABEL.lab]})` : '';
-        conflicts.push(`network "${other.name}"${owner} already uses ${overlap}, which overlaps ${network.name} ${network.subnet}`);
+        conflicts.push(
+          `network "${other.name}"${owner} already uses ${overlap}, which overlaps ${network.name} ${network.subnet}`,
+        );
       }
     }
   }

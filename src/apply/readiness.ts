@@ -27,7 +27,9 @@ export class ReadinessTimeout extends Error {
     readonly check: ReadinessCheck,
     readonly lastSeen: string,
   ) {
-    super(`${check.node}: ${describeCheck(check)} not reached after ${check.timeoutMs / 1000} s (last seen: ${lastSeen})`);
+    super(
+      `${check.node}: ${describeCheck(check)} not reached after ${check.timeoutMs / 1000} s (last seen: ${lastSeen})`,
+    );
     this.name = 'ReadinessTimeout';
   }
 }
@@ -60,10 +62,10 @@ export async function pollUntil(
 ): Promise<Observation> {
   const clock = options.clock ?? realClock;
   const deadline = clock.now() + options.timeoutMs;
-  let last: Observation = { ok: false, seen: 'not probed yet' };
   for (;;) {
-    if (options.signal?.aborted) throw new InterruptedError(options.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
-    last = await probe();
+    if (options.signal?.aborted)
+      throw new InterruptedError(options.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+    const last = await probe();
     if (last.ok) return last;
     if (clock.now() >= deadline) throw options.onTimeout(last.seen);
     await clock.sleep(options.intervalMs);
@@ -85,12 +87,17 @@ export async function waitForCheck(
   });
 }
 
-export async function observe(runtime: ContainerRuntime, container: string, check: ReadinessCheck): Promise<Observation> {
+export async function observe(
+  runtime: ContainerRuntime,
+  container: string,
+  check: ReadinessCheck,
+): Promise<Observation> {
   const run = async (cmd: string[]) => runtime.exec(container, cmd, { timeoutMs: 10_000 });
   switch (check.type) {
     case 'ospf-full': {
       const result = await run(['vtysh', '-c', 'show ip ospf neighbor json']);
-      if (result.exitCode !== 0) return { ok: false, seen: `vtysh failed: ${firstLine(result.stderr || result.stdout)}` };
+      if (result.exitCode !== 0)
+        return { ok: false, seen: `vtysh failed: ${firstLine(result.stderr || result.stdout)}` };
       return judgeOspfNeighbours(result.stdout, check.neighbors);
     }
     case 'route': {
@@ -100,11 +107,28 @@ export async function observe(runtime: ContainerRuntime, container: string, chec
     }
     case 'tcp': {
       // Host and port travel as arguments, never as script text.
-      const result = await run(['bash', '-c', 'exec 3<>"/dev/tcp/$1/$2"', 'probe', check.host, String(check.port)]);
+      const result = await run([
+        'bash',
+        '-c',
+        'exec 3<>"/dev/tcp/$1/$2"',
+        'probe',
+        check.host,
+        String(check.port),
+      ]);
       return { ok: result.exitCode === 0, seen: result.exitCode === 0 ? 'open' : 'connection refused' };
     }
     case 'http': {
-      const result = await run(['curl', '-s', '-o', '/dev/null', '--max-time', '2', '-w', '%{http_code}', check.url]);
+      const result = await run([
+        'curl',
+        '-s',
+        '-o',
+        '/dev/null',
+        '--max-time',
+        '2',
+        '-w',
+        '%{http_code}',
+        check.url,
+      ]);
       const status = Number(result.stdout.trim() || '0');
       return { ok: status === check.status, seen: status === 0 ? 'no answer' : `HTTP ${status}` };
     }
@@ -131,7 +155,10 @@ export function judgeOspfNeighbours(json: string, wanted: number): Observation {
     entries.map((entry) => `${id} ${entry.state ?? entry.nbrState ?? '?'}`),
   );
   const full = states.filter((state) => state.split(' ')[1]?.startsWith('Full')).length;
-  return { ok: full >= wanted, seen: `${full} of ${wanted} Full${states.length ? ` (${states.join(', ')})` : ''}` };
+  return {
+    ok: full >= wanted,
+    seen: `${full} of ${wanted} Full${states.length ? ` (${states.join(', ')})` : ''}`,
+  };
 }
 
 interface RouteJson {
@@ -148,7 +175,11 @@ export function judgeRoute(json: string, wanted: number): Observation {
   }
   const route = routes[0];
   if (!route) return { ok: false, seen: 'no route' };
-  const gateways = route.nexthops ? route.nexthops.map((hop) => hop.gateway ?? '?') : route.gateway ? [route.gateway] : [];
+  const gateways = route.nexthops
+    ? route.nexthops.map((hop) => hop.gateway ?? '?')
+    : route.gateway
+      ? [route.gateway]
+      : [];
   return {
     ok: gateways.length === wanted,
     seen: `${gateways.length} nexthop(s)${gateways.length ? ` (via ${gateways.join(', via ')})` : ''}`,
@@ -176,4 +207,3 @@ export function judgeIpvsService(listing: string, service: string, wanted: numbe
 function firstLine(text: string): string {
   return text.trim().split('\n')[0] ?? '';
 }
-

@@ -12,15 +12,22 @@ export interface TeardownResult {
 }
 
 /** Removes lab `lab`'s containers then networks; with `lab` undefined, every lblab lab. */
-export async function teardownLab(runtime: ContainerRuntime, lab: string | undefined): Promise<TeardownResult> {
+export async function teardownLab(
+  runtime: ContainerRuntime,
+  lab: string | undefined,
+): Promise<TeardownResult> {
   const filter = { [LABEL.lab]: lab ?? (true as const) };
   const containers = await runtime.listContainers(filter);
-  const containerFailures = await runPool(containers, 8, (container) => runtime.removeContainer(container.id));
+  const containerFailures = await runPool(containers, 8, (container) =>
+    runtime.removeContainer(container.id),
+  );
   const networks = await runtime.listNetworks(filter);
   const networkFailures = await runPool(networks, 4, (network) => runtime.removeNetwork(network.id));
   const failures = [...containerFailures, ...networkFailures];
   if (failures.length > 0) {
-    throw new Error(`teardown left ${failures.length} object(s): ${failures.map((f) => (f.error as Error).message).join('; ')}`);
+    throw new Error(
+      `teardown left ${failures.length} object(s): ${failures.map((f) => (f.error as Error).message).join('; ')}`,
+    );
   }
   return { containers: containers.map((c) => c.name), networks: networks.map((n) => n.name) };
 }

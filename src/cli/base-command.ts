@@ -11,7 +11,7 @@ import { enableVerbose } from '../util/log.js';
 
 export const engineFlag = Flags.string({
   description:
-    'Which Docker engine runs the lab: docker (the host engine), sandbox (lblab\'s UML guest with IPVS), or auto (IPVS wherever possible).',
+    "Which Docker engine runs the lab: docker (the host engine), sandbox (lblab's UML guest with IPVS), or auto (IPVS wherever possible).",
   options: ['auto', 'docker', 'sandbox'],
   default: process.env.LBLAB_ENGINE ?? 'auto',
   env: 'LBLAB_ENGINE',
@@ -21,7 +21,9 @@ export abstract class LblabCommand extends Command {
   static override enableJsonFlag = true;
 
   static override baseFlags = {
-    verbose: Flags.boolean({ description: 'Log every Docker call and exec with its duration (same as DEBUG=lblab*).' }),
+    verbose: Flags.boolean({
+      description: 'Log every Docker call and exec with its duration (same as DEBUG=lblab*).',
+    }),
   };
 
   protected override async init(): Promise<void> {
@@ -64,9 +66,16 @@ export abstract class LblabCommand extends Command {
   private describeError(error: Error): Record<string, unknown> {
     if (error instanceof TopologyError) return { type: 'topology', file: error.file, issues: error.issues };
     if (error instanceof LabError) {
-      return { type: 'lab', stage: error.stage, node: error.options.node, message: error.message, hint: error.hint };
+      return {
+        type: 'lab',
+        stage: error.stage,
+        node: error.options.node,
+        message: error.message,
+        hint: error.hint,
+      };
     }
-    if (error instanceof InterruptedError) return { type: 'interrupted', signal: error.signal, message: error.message };
+    if (error instanceof InterruptedError)
+      return { type: 'interrupted', signal: error.signal, message: error.message };
     return { type: 'error', message: error.message };
   }
 }

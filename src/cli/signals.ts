@@ -2,7 +2,10 @@
  * Ctrl-C during `up`: the first SIGINT/SIGTERM aborts (the lab is rolled back, exit 130/143);
  * a second one exits at once and says how to clean up by hand.
  */
-export function abortOnSignals(onSecond: (signal: NodeJS.Signals) => void): { signal: AbortSignal; dispose: () => void } {
+export function abortOnSignals(onSecond: (signal: NodeJS.Signals) => void): {
+  signal: AbortSignal;
+  dispose: () => void;
+} {
   const controller = new AbortController();
   const handler = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {

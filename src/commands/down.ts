@@ -16,10 +16,14 @@ export default class Down extends LblabCommand {
     '<%= config.bin %> down --name ecmp-lvs-dr',
     '<%= config.bin %> down --all --json',
   ];
-  static override args = { file: Args.string({ description: 'topology file (optional with --name or --all)' }) };
+  static override args = {
+    file: Args.string({ description: 'topology file (optional with --name or --all)' }),
+  };
   static override flags = {
     engine: engineFlag,
-    name: Flags.string({ description: 'lab name, when the topology file is gone or the lab ran under --name' }),
+    name: Flags.string({
+      description: 'lab name, when the topology file is gone or the lab ran under --name',
+    }),
     all: Flags.boolean({ description: 'remove every lblab lab on this engine', exclusive: ['name'] }),
   };
 

@@ -21,12 +21,15 @@ export default class Exec extends LblabCommand {
   async run(): Promise<ExecResult> {
     const { argv, flags } = await this.parse(Exec);
     const words = argv as string[];
-    const [file, node, ...command] = flags.name ? ["", ...words] : words;
+    const [file, node, ...command] = flags.name ? ['', ...words] : words;
     if (!node || command.length === 0) this.error('usage: lblab exec FILE NODE -- CMD...', { exit: 2 });
     const lab = await labNameFor(file || undefined, flags.name);
     const engine = await this.engine(flags.engine);
     const target = (await labStatus(engine, lab)).find((status) => status.node === node);
-    if (!target) this.error(`node ${node} of lab ${lab} is not running; is the lab up? (lblab status ${file ?? `--name ${lab}`})`);
+    if (!target)
+      this.error(
+        `node ${node} of lab ${lab} is not running; is the lab up? (lblab status ${file ?? `--name ${lab}`})`,
+      );
     const result = await engine.runtime.exec(target.container, command);
     if (!this.jsonEnabled()) {
       process.stdout.write(result.stdout);

@@ -17,8 +17,12 @@ export default class PlanCommand extends LblabCommand {
   ];
   static override args = { file: Args.string({ description: 'topology file', required: true }) };
   static override flags = {
-    name: Flags.string({ description: 'lab name (default: the file\'s name:)' }),
-    ipvs: Flags.boolean({ description: 'plan for an engine whose kernel has IPVS', allowNo: true, default: false }),
+    name: Flags.string({ description: "lab name (default: the file's name:)" }),
+    ipvs: Flags.boolean({
+      description: 'plan for an engine whose kernel has IPVS',
+      allowNo: true,
+      default: false,
+    }),
     files: Flags.boolean({ description: 'also print the content of every file written into the nodes' }),
   };
 

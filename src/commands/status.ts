@@ -10,13 +10,15 @@ export interface StatusResult {
 }
 
 export default class Status extends LblabCommand {
-  static override summary = 'Show a lab\'s nodes: kind, image, state, addresses, director data plane.';
+  static override summary = "Show a lab's nodes: kind, image, state, addresses, director data plane.";
   static override examples = [
     '<%= config.bin %> status topologies/ecmp-lvs-dr.yml',
     '<%= config.bin %> status --all',
     '<%= config.bin %> status --name ecmp-lvs-dr --json',
   ];
-  static override args = { file: Args.string({ description: 'topology file (optional with --name or --all)' }) };
+  static override args = {
+    file: Args.string({ description: 'topology file (optional with --name or --all)' }),
+  };
   static override flags = {
     engine: engineFlag,
     name: Flags.string({ description: 'lab name' }),
@@ -25,20 +27,38 @@ export default class Status extends LblabCommand {
 
   async run(): Promise<StatusResult> {
     const { args, flags } = await this.parse(Status);
-    const lab = flags.all || (!args.file && !flags.name) ? undefined : await labNameFor(args.file, flags.name);
+    const lab =
+      flags.all || (!args.file && !flags.name) ? undefined : await labNameFor(args.file, flags.name);
     const engine = await this.engine(flags.engine);
     const nodes = await labStatus(engine, lab);
     const rows = [
       ['LAB', 'NODE', 'KIND', 'DATA PLANE', 'STATE', 'IPV4', 'IMAGE'],
-      ...nodes.map((n) => [n.lab, n.node, n.kind, n.dataPlane ?? '', n.state, Object.values(n.addresses).join(','), n.image]),
+      ...nodes.map((n) => [
+        n.lab,
+        n.node,
+        n.kind,
+        n.dataPlane ?? '',
+        n.state,
+        Object.values(n.addresses).join(','),
+        n.image,
+      ]),
     ];
-    if (nodes.length === 0) this.log(lab ? `lab ${lab} is not up on ${engine.name}` : `no lblab lab is up on ${engine.name}`);
+    if (nodes.length === 0)
+      this.log(lab ? `lab ${lab} is not up on ${engine.name}` : `no lblab lab is up on ${engine.name}`);
     else this.log(formatTable(rows));
     return { engine: engine.name, engineReason: engine.reason, nodes };
   }
 }
 
 function formatTable(rows: string[][]): string {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+  const widths =
+    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -16,7 +16,9 @@ export default class Up extends LblabCommand {
   static override args = { file: Args.string({ description: 'topology file', required: true }) };
   static override flags = {
     engine: engineFlag,
-    name: Flags.string({ description: 'lab name (default: the file\'s name:); lets two copies run side by side' }),
+    name: Flags.string({
+      description: "lab name (default: the file's name:); lets two copies run side by side",
+    }),
     force: Flags.boolean({ description: 'recreate the lab if it is already up' }),
     timings: Flags.boolean({ description: 'print how long each stage took' }),
   };
@@ -33,20 +35,24 @@ export default class Up extends LblabCommand {
         labName: flags.name,
         force: flags.force,
         signal: interrupt.signal,
-        onProgress: (event) => this.progress(`${event.node ? `${event.node}: ` : ''}${event.stage}: ${event.message}`),
+        onProgress: (event) =>
+          this.progress(`${event.node ? `${event.node}: ` : ''}${event.stage}: ${event.message}`),
       });
     } finally {
       interrupt.dispose();
     }
     for (const warning of result.warnings) this.warn(warning);
-    const planes = Object.entries(result.dataPlanes).map(([node, plane]) => `${node}=${plane}`).join(', ');
+    const planes = Object.entries(result.dataPlanes)
+      .map(([node, plane]) => `${node}=${plane}`)
+      .join(', ');
     this.log(
       result.outcome === 'unchanged'
         ? `lab ${result.lab} is already up and unchanged; nothing to do`
         : `lab ${result.lab} is up on ${result.engine} (${result.plan.nodes.length} nodes${planes ? `; directors: ${planes}` : ''}) in ${(result.timings.totalMs / 1000).toFixed(1)} s`,
     );
     if (flags.timings) {
-      for (const [stage, ms] of Object.entries(result.timings)) this.log(`  ${stage.padEnd(14)} ${(ms / 1000).toFixed(2)} s`);
+      for (const [stage, ms] of Object.entries(result.timings))
+        this.log(`  ${stage.padEnd(14)} ${(ms / 1000).toFixed(2)} s`);
     }
     return result;
   }

@@ -12,7 +12,10 @@ export interface ValidateResult {
 
 export default class Validate extends LblabCommand {
   static override summary = 'Check a topology file (schema and semantics) without touching Docker.';
-  static override examples = ['<%= config.bin %> validate topologies/ecmp-lvs-dr.yml', '<%= config.bin %> validate lab.yml --json'];
+  static override examples = [
+    '<%= config.bin %> validate topologies/ecmp-lvs-dr.yml',
+    '<%= config.bin %> validate lab.yml --json',
+  ];
   static override args = { file: Args.string({ description: 'topology file', required: true }) };
 
   async run(): Promise<ValidateResult> {
@@ -25,7 +28,9 @@ export default class Validate extends LblabCommand {
       networks: Object.keys(config.topology.networks).length,
       verifySteps: config.verify?.length ?? 0,
     };
-    this.log(`${args.file}: valid (lab ${result.lab}: ${result.nodes} nodes, ${result.networks} network(s), ${result.verifySteps} verify steps)`);
+    this.log(
+      `${args.file}: valid (lab ${result.lab}: ${result.nodes} nodes, ${result.networks} network(s), ${result.verifySteps} verify steps)`,
+    );
     return result;
   }
 }

@@ -92,20 +92,41 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
   }
   requireIpvsWhereDemanded(wanting.demanded, facts);
   const plan = planTopology(topology, { labName: options.labName, defaultImage: image.ref, facts });
-  const base = { lab, engine: engine.name, engineReason: engine.reason, image: image.ref, plan, warnings: plan.warnings };
-  const dataPlanes = Object.fromEntries(plan.nodes.filter((n) => n.dataPlane).map((n) => [n.name, n.dataPlane as DataPlane]));
+  const base = {
+    lab,
+    engine: engine.name,
+    engineReason: engine.reason,
+    image: image.ref,
+    plan,
+    warnings: plan.warnings,
+  };
+  const dataPlanes = Object.fromEntries(
+    plan.nodes.filter((n) => n.dataPlane).map((n) => [n.name, n.dataPlane as DataPlane]),
+  );
 
   const existing = await runtime.listContainers({ [LABEL.lab]: lab });
   if (existing.length > 0) {
     const state = compareWithRunning(plan, existing);
     if (state === 'same' && !options.force) {
-      const timings = { imagesMs, preflightMs: since() - imagesMs, networksMs: 0, containersMs: 0, configuredMs: 0, readyMs: 0, totalMs: since() };
+      const timings = {
+        imagesMs,
+        preflightMs: since() - imagesMs,
+        networksMs: 0,
+        containersMs: 0,
+        configuredMs: 0,
+        readyMs: 0,
+        totalMs: since(),
+      };
       return { ...base, outcome: 'unchanged', dataPlanes, timings };
     }
     if (!options.force) {
-      throw new LabError('preflight', `lab ${lab} is already up ${state === 'changed' ? 'from a different topology' : 'but incomplete'}`, {
-        hint: `run \`lblab down ${file}\` first, or \`lblab up ${file} --force\` to recreate it`,
-      });
+      throw new LabError(
+        'preflight',
+        `lab ${lab} is already up ${state === 'changed' ? 'from a different topology' : 'but incomplete'}`,
+        {
+          hint: `run \`lblab down ${file}\` first, or \`lblab up ${file} --force\` to recreate it`,
+        },
+      );
     }
     progress({ stage: 'teardown', message: `--force: removing the running lab ${lab}` });
     await teardownLab(runtime, lab);
@@ -140,7 +161,9 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
 function compareWithRunning(plan: Plan, existing: ContainerInfo[]): 'same' | 'changed' | 'incomplete' {
   if (existing.some((c) => c.labels[LABEL.topologyHash] !== plan.topologyHash)) return 'changed';
   const running = new Set(existing.filter((c) => c.state === 'running').map((c) => c.labels[LABEL.node]));
-  return plan.nodes.every((node) => running.has(node.name)) && existing.length === plan.nodes.length ? 'same' : 'incomplete';
+  return plan.nodes.every((node) => running.has(node.name)) && existing.length === plan.nodes.length
+    ? 'same'
+    : 'incomplete';
 }
 
 export async function downLab(engine: Engine, lab: string | undefined): Promise<TeardownResult> {

@@ -5,14 +5,18 @@ import { describeCheck } from '../apply/readiness.js';
 export function renderPlan(plan: Plan, options: { files?: boolean } = {}): string {
   const lines = [`lab ${plan.lab} (topology ${plan.topologyHash}, lblab ${plan.lblabVersion})`, ''];
   for (const network of plan.networks) {
-    lines.push(`network ${network.dockerName}: bridge ${network.subnet}, docker pool ${network.ipRange}, gateway ${network.gateway}`);
+    lines.push(
+      `network ${network.dockerName}: bridge ${network.subnet}, docker pool ${network.ipRange}, gateway ${network.gateway}`,
+    );
   }
   for (const node of plan.nodes) {
     lines.push('');
     lines.push(`node ${node.name} (${node.kind}${node.dataPlane ? `, data plane ${node.dataPlane}` : ''})`);
     lines.push(`  container  ${node.containerName}  image ${node.image}`);
     for (const iface of node.interfaces) {
-      lines.push(`  ${iface.ifname.padEnd(9)}  ${iface.ip}/${iface.prefixLength} on ${iface.dockerNetwork}, mac ${iface.mac}`);
+      lines.push(
+        `  ${iface.ifname.padEnd(9)}  ${iface.ip}/${iface.prefixLength} on ${iface.dockerNetwork}, mac ${iface.mac}`,
+      );
     }
     lines.push(`  caps       ${node.capAdd.join(', ')}`);
     const sysctls = Object.entries(node.sysctls).map(([key, value]) => `${key}=${value}`);
@@ -20,13 +24,20 @@ export function renderPlan(plan: Plan, options: { files?: boolean } = {}): strin
     for (const bind of node.binds) lines.push(`  bind       ${bind}`);
     for (const file of node.files) {
       lines.push(`  file       ${file.path} (${file.content.length} bytes)`);
-      if (options.files) lines.push(...file.content.trimEnd().split('\n').map((line) => `             | ${line}`));
+      if (options.files)
+        lines.push(
+          ...file.content
+            .trimEnd()
+            .split('\n')
+            .map((line) => `             | ${line}`),
+        );
     }
     for (const step of node.setup) {
       lines.push(`  setup      ${step.summary}`);
       for (const command of step.commands) lines.push(`             $ ${command}`);
     }
-    for (const check of node.readiness) lines.push(`  ready when ${describeCheck(check)} (within ${check.timeoutMs / 1000} s)`);
+    for (const check of node.readiness)
+      lines.push(`  ready when ${describeCheck(check)} (within ${check.timeoutMs / 1000} s)`);
   }
   if (plan.warnings.length > 0) {
     lines.push('');

@@ -13,7 +13,9 @@ export interface Engine {
   /** Why this engine was chosen (printed, and recorded in `status --json`). */
   reason: string;
   /** Makes sure lblab's node image is on this engine; returns its ref. */
-  prepareNodeImage(onProgress: (line: string) => void): Promise<{ ref: string; built: boolean; source: string }>;
+  prepareNodeImage(
+    onProgress: (line: string) => void,
+  ): Promise<{ ref: string; built: boolean; source: string }>;
 }
 
 export function hostDockerEndpoint(): string {
@@ -36,6 +38,7 @@ export async function connectHostDocker(): Promise<DockerRuntime> {
     throw new Error(
       `no Docker engine answers at ${endpoint} (${(error as Error).message}). ` +
         'Start one: sudo scripts/setup-host.sh (installs docker.io and starts dockerd), or use --engine sandbox',
+      { cause: error },
     );
   }
   return runtime;

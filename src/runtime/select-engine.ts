@@ -2,7 +2,10 @@
 import { ensureNodeImage } from '../images/node-image.js';
 import { connectHostDocker, type Engine, type EngineChoice } from './engine.js';
 
-export async function selectEngine(choice: EngineChoice, onProgress: (line: string) => void): Promise<Engine> {
+export async function selectEngine(
+  choice: EngineChoice,
+  onProgress: (line: string) => void,
+): Promise<Engine> {
   void onProgress;
   if (choice === 'sandbox') throw new Error('the sandbox engine is not wired in yet');
   const runtime = await connectHostDocker();
