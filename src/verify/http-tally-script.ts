@@ -6,7 +6,7 @@
  * Needs curl >= 7.84 in the node (`%header{}` in --write-out; `%{exitcode}`/`%{errormsg}` since 7.75).
  */
 import { isIPv4 } from 'node:net';
-import { shellQuote } from './shell.js';
+import { shellQuote } from '../util/shell.js';
 import type { RequestRecord } from './tally.js';
 
 export interface HttpTallyScriptInput {

@@ -5,6 +5,7 @@
  * contradictory expectations, steps that cannot work on a node's kind.
  */
 import { isIPv4 } from 'node:net';
+import { describeCheck } from '../apply/readiness.js';
 import type { ReadinessCheck } from '../plan/plan.js';
 import type { TopologyIssue } from '../topology/issue.js';
 
@@ -301,22 +302,6 @@ function parseWaitCheck(wait: NonNullable<RawStep['wait']>, timeoutMs: number): 
     };
   }
   throw new TypeError('wait: expected one of route, ospf-full, tcp, http');
-}
-
-/** One line for a readiness check, e.g. `route 172.16.253.100/32 nexthops 2`. */
-export function describeCheck(check: ReadinessCheck): string {
-  switch (check.type) {
-    case 'route':
-      return `route ${check.prefix} nexthops ${check.nexthops}`;
-    case 'ospf-full':
-      return `ospf-full ${check.neighbors}`;
-    case 'tcp':
-      return `tcp ${check.host}:${check.port}`;
-    case 'http':
-      return `http ${check.url} status ${check.status}`;
-    case 'ipvs-service':
-      return `ipvs-service ${check.service} real-servers ${check.realServers}`;
-  }
 }
 
 function truncate(text: string, max: number): string {

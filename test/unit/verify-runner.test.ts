@@ -1,0 +1,356 @@
+import { describe, expect, it } from 'vitest';
+import { ReadinessTimeout } from '../../src/apply/readiness.js';
+import type { Plan, PlannedNode, ReadinessCheck } from '../../src/plan/plan.js';
+import type {
+  ContainerRuntime,
+  ExecOptions,
+  ExecResult,
+  NetnsHelperSpec,
+} from '../../src/runtime/runtime.js';
+import { runVerification, type VerifyProgressEvent } from '../../src/verify/runner.js';
+import { parseVerifySteps } from '../../src/verify/steps.js';
+
+function plannedNode(name: string, kind: string, extra: Partial<PlannedNode> = {}): PlannedNode {
+  return {
+    name,
+    kind,
+    containerName: `lblab-ecmp-${name}`,
+    hostname: name,
+    image: 'lblab/node:test',
+    labels: { 'lblab.lab': 'ecmp', 'lblab.node': name },
+    env: {},
+    capAdd: [],
+    sysctls: {},
+    binds: [],
+    interfaces: [],
+    files: [],
+    setupScript: '',
+    setup: [],
+    readiness: [],
+    ...extra,
+  };
+}
+
+const plan: Plan = {
+  lab: 'ecmp',
+  topologyFile: 'topologies/ecmp-lvs-dr.yml',
+  topologyHash: 'h',
+  lblabVersion: '0.0.0',
+  networks: [],
+  nodes: [
+    plannedNode('router', 'router'),
+    plannedNode('lb1', 'director', { dataPlane: 'ipvs' }),
+    plannedNode('lb2', 'director', { dataPlane: 'ipvs' }),
+    plannedNode('server1', 'server'),
+    plannedNode('server2', 'server'),
+  ],
+  warnings: [],
+};
+
+const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
+
+/**
+ * A pretend lab: the router's hash policy (set through runInNetns) decides where the request loop's
+ * requests land, the way the kernel would with two nexthops.
+ */
+class FakeLab implements ContainerRuntime {
+  hashPolicy = 0;
+  nexthops = 2;
+  readonly addresses = new Set<string>(['172.16.253.135/24']);
+  readonly execs: { container: string; cmd: string[]; options?: ExecOptions }[] = [];
+  readonly helpers: NetnsHelperSpec[] = [];
+  /** Overrides the request loop: returns the stdout for (requests, sources). */
+  loop?: (requests: number, sources: string[]) => ExecResult;
+
+  async exec(container: string, cmd: string[], options?: ExecOptions): Promise<ExecResult> {
+    this.execs.push({ container, cmd, ...(options && { options }) });
+    const [program, ...args] = cmd;
+    if (program === 'sh' && args[0] === '-c' && args[1]?.includes('lblab http-tally')) {
+      return this.requestLoop(args[1]);
+    }
+    if (program === 'sh') return ok('172.16.253.100 via 172.16.253.129 dev eth0 src 172.16.253.135\n');
+    if (program === 'ip' && args[0] === 'addr') return this.ipAddr(args[1] ?? '', args[2] ?? '');
+    if (program === 'cat') return ok(`${this.hashPolicy}\n`);
+    if (program === 'ip' && args[0] === '-4') {
+      return ok(
+        this.nexthops === 1
+          ? '172.16.253.100 via 172.16.253.129 dev eth0 proto ospf metric 20\n'
+          : '172.16.253.100 proto ospf metric 20\n\tnexthop via 172.16.253.129 dev eth0 weight 1\n\tnexthop via 172.16.253.131 dev eth0 weight 1\n',
+      );
+    }
+    if (program === 'vtysh') return ok('O>* 172.16.253.100/32 [110/20] via 172.16.253.129, eth0\n');
+    if (program === 'ipvsadm') return { exitCode: 1, stdout: '', stderr: 'Memory allocation problem\n' };
+    throw new Error(`unexpected exec ${cmd.join(' ')}`);
+  }
+
+  async runInNetns(spec: NetnsHelperSpec): Promise<ExecResult> {
+    this.helpers.push(spec);
+    const pair = spec.cmd.at(-1) ?? '';
+    this.hashPolicy = Number(pair.split('=')[1]);
+    return ok(`${pair.replace('=', ' = ')}\n`);
+  }
+
+  private ipAddr(verb: string, cidr: string): ExecResult {
+    if (cidr === '10.9.9.9/32')
+      return { exitCode: 1, stdout: '', stderr: 'Error: any valid prefix is expected rather than "x".\n' };
+    if (verb === 'add' && this.addresses.has(cidr))
+      return { exitCode: 2, stdout: '', stderr: 'RTNETLINK answers: File exists\n' };
+    if (verb === 'del' && !this.addresses.has(cidr)) {
+      return { exitCode: 2, stdout: '', stderr: 'RTNETLINK answers: Cannot assign requested address\n' };
+    }
+    if (verb === 'add') this.addresses.add(cidr);
+    else this.addresses.delete(cidr);
+    return ok();
+  }
+
+  private requestLoop(script: string): ExecResult {
+    const requests = Number(/-lt (\d+)/.exec(script)?.[1]);
+    const sources = /^set -- (.*)$/m.exec(script)?.[1]?.split(' ') ?? [];
+    if (this.loop) return this.loop(requests, sources);
+    const lines = Array.from({ length: requests }, (_, i) => {
+      const source = sources[i % Math.max(1, sources.length)];
+      const path =
+        this.nexthops === 1
+          ? 0
+          : this.hashPolicy === 1
+            ? i % 2
+            : source
+              ? Number(source.split('.')[3]) % 2
+              : 0;
+      return `${i}\t200\t0.004\t0\tserver${path + 1}\t`;
+    });
+    return ok(`${lines.join('\n')}\n`);
+  }
+
+  info = unused;
+  createNetwork = unused;
+  removeNetwork = unused;
+  listNetworks = unused;
+  createContainer = unused;
+  startContainer = unused;
+  removeContainer = unused;
+  listContainers = unused;
+  runHelper = unused;
+  imageExists = unused;
+}
+
+async function unused(): Promise<never> {
+  throw new Error('not used by verify');
+}
+
+const SOURCES = Array.from({ length: 8 }, (_, i) => `172.16.253.${11 + i}`);
+
+const experiment = parseVerifySteps([
+  { wait: { node: 'router', route: '172.16.253.100/32', nexthops: 2 } },
+  { sysctl: { node: 'router', set: { 'net.ipv4.fib_multipath_hash_policy': 0 } } },
+  { 'http-tally': { node: 'router', url: 'http://172.16.253.100:8080/', expect: { distinct: 1 } } },
+  { sysctl: { node: 'router', set: { 'net.ipv4.fib_multipath_hash_policy': 1 } } },
+  {
+    'http-tally': {
+      node: 'router',
+      url: 'http://172.16.253.100:8080/',
+      expect: { distinct: 2, 'min-share': 0.25, only: ['server1', 'server2'] },
+    },
+  },
+  { sysctl: { node: 'router', set: { 'net.ipv4.fib_multipath_hash_policy': 0 } } },
+  { addresses: { node: 'router', add: SOURCES } },
+  {
+    'http-tally': {
+      node: 'router',
+      url: 'http://172.16.253.100:8080/',
+      sources: SOURCES,
+      expect: { distinct: 2, 'per-source-stable': true },
+    },
+  },
+  { addresses: { node: 'router', remove: SOURCES } },
+  { show: { node: 'router', what: 'ospf-routes' } },
+]);
+
+function context(lab: FakeLab, waitFor: (check: ReadinessCheck) => Promise<void> = async () => undefined) {
+  let tick = 0;
+  return { runtime: lab, plan, waitFor, now: () => (tick += 10) };
+}
+
+describe('runVerification', () => {
+  it('runs the seed experiment end to end against a lab that behaves', async () => {
+    const lab = new FakeLab();
+    const waited: ReadinessCheck[] = [];
+    const events: VerifyProgressEvent[] = [];
+    const report = await runVerification(
+      {
+        ...context(lab, async (check) => {
+          waited.push(check);
+        }),
+        onProgress: (event) => events.push(event),
+      },
+      experiment,
+    );
+    expect(report.steps.map((s) => [s.type, s.verdict, s.summary])).toEqual([
+      ['wait', 'pass', 'held'],
+      ['sysctl', 'pass', 'net.ipv4.fib_multipath_hash_policy=0'],
+      ['http-tally', 'pass', 'server1 100'],
+      ['sysctl', 'pass', 'net.ipv4.fib_multipath_hash_policy=1'],
+      ['http-tally', 'pass', 'server1 50 / server2 50'],
+      ['sysctl', 'pass', 'net.ipv4.fib_multipath_hash_policy=0'],
+      ['addresses', 'pass', 'added 8 on lo'],
+      ['http-tally', 'pass', 'server1 50 / server2 50'],
+      ['addresses', 'pass', 'removed 8 on lo'],
+      ['show', 'pass', '1 line'],
+    ]);
+    expect(report).toMatchObject({
+      lab: 'ecmp',
+      topologyFile: 'topologies/ecmp-lvs-dr.yml',
+      ok: true,
+      counts: { steps: 10, passed: 10, failed: 0, errors: 0 },
+    });
+    expect(report.steps[0]?.durationMs).toBe(10);
+    expect(waited).toEqual([
+      { type: 'route', node: 'router', prefix: '172.16.253.100/32', nexthops: 2, timeoutMs: 30_000 },
+    ]);
+    expect(lab.helpers[0]).toEqual({
+      target: 'lblab-ecmp-router',
+      image: 'lblab/node:test',
+      cmd: ['sysctl', '-w', 'net.ipv4.fib_multipath_hash_policy=0'],
+      capAdd: ['NET_ADMIN'],
+      writableProcSys: true,
+      labels: { 'lblab.lab': 'ecmp', 'lblab.node': 'router' },
+    });
+    // One exec per tally, bounded by requests × per-request timeout.
+    const loops = lab.execs.filter((e) => e.cmd[0] === 'sh');
+    expect(loops).toHaveLength(3);
+    expect(loops[0]).toMatchObject({
+      container: 'lblab-ecmp-router',
+      options: { timeoutMs: 100 * 2100 + 10_000 },
+    });
+    expect(lab.execs.filter((e) => e.cmd[0] === 'ip' && e.cmd[1] === 'addr')[0]?.cmd).toEqual([
+      'ip',
+      'addr',
+      'add',
+      '172.16.253.11/32',
+      'dev',
+      'lo',
+    ]);
+    expect(report.steps[9]?.evidence).toEqual([
+      {
+        label: 'ospf-routes',
+        command: "vtysh -c 'show ip route ospf'",
+        exitCode: 0,
+        stdout: 'O>* 172.16.253.100/32 [110/20] via 172.16.253.129, eth0\n',
+        stderr: '',
+      },
+    ]);
+    expect(events.map((e) => `${e.type} ${e.index}`).slice(0, 4)).toEqual([
+      'step-start 0',
+      'step-end 0',
+      'step-start 1',
+      'step-end 1',
+    ]);
+    expect(events[0]).toEqual({
+      type: 'step-start',
+      index: 0,
+      total: 10,
+      name: expect.any(String),
+      stepType: 'wait',
+      node: 'router',
+    });
+  });
+
+  it('reads the hash policy and the route after a failed tally, and hints at the missing nexthop', async () => {
+    const lab = new FakeLab();
+    lab.nexthops = 1;
+    const report = await runVerification(context(lab), experiment.slice(3, 5));
+    const tally = report.steps[1];
+    expect(tally?.verdict).toBe('fail');
+    expect(tally?.summary).toBe('server1 100');
+    expect(tally?.expectations.find((e) => !e.ok)).toEqual({
+      name: 'distinct',
+      ok: false,
+      expected: '2 distinct X-Host value(s)',
+      seen: '1: server1 100',
+      hint: "only 1 nexthop to 172.16.253.100 on router: is each director's (lb1, lb2) OSPF adjacency with router Full? (show: ospf-neighbors)",
+    });
+    expect(tally?.evidence.map((e) => [e.label, e.command, e.stdout.split('\n')[0]])).toEqual([
+      ['hash policy', 'cat /proc/sys/net/ipv4/fib_multipath_hash_policy', '1'],
+      [
+        'route to 172.16.253.100',
+        'ip -4 route show 172.16.253.100/32',
+        '172.16.253.100 via 172.16.253.129 dev eth0 proto ospf metric 20',
+      ],
+    ]);
+    expect(report).toMatchObject({ ok: false, counts: { steps: 2, passed: 1, failed: 1, errors: 0 } });
+  });
+
+  it('keeps going after a failed wait and reports every step', async () => {
+    const lab = new FakeLab();
+    const steps = parseVerifySteps([
+      { wait: { node: 'router', 'ospf-full': 2, timeout: '1s' } },
+      { exec: { node: 'router', cmd: 'ip route get 172.16.253.100', match: 'via' } },
+      { exec: { node: 'router', cmd: 'true', match: '^nothing' } },
+    ]);
+    const report = await runVerification(
+      context(lab, async (check) => {
+        throw new ReadinessTimeout(check, '1 Full (172.16.253.129)');
+      }),
+      steps,
+    );
+    expect(report.steps.map((s) => [s.verdict, s.summary])).toEqual([
+      ['fail', 'timed out, last seen: 1 Full (172.16.253.129)'],
+      ['pass', 'exit 0'],
+      ['fail', 'exit 0'],
+    ]);
+    expect(report.steps[0]?.expectations[0]).toMatchObject({
+      name: 'wait',
+      ok: false,
+      seen: 'router: 2 OSPF neighbour(s) Full not reached after 1 s (last seen: 1 Full (172.16.253.129))',
+    });
+    expect(lab.execs.map((e) => e.cmd)).toEqual([
+      ['sh', '-c', 'ip route get 172.16.253.100'],
+      ['sh', '-c', 'true'],
+    ]);
+  });
+
+  it('treats adding a present address as done and other ip errors as a step error', async () => {
+    const lab = new FakeLab();
+    const steps = parseVerifySteps([
+      { addresses: { node: 'router', add: ['172.16.253.135/24', '172.16.253.11'] } },
+      { addresses: { node: 'router', remove: ['172.16.253.99', '10.9.9.9'] } },
+    ]);
+    const report = await runVerification(context(lab), steps);
+    expect(report.steps[0]).toMatchObject({ verdict: 'pass', summary: 'added 1 on lo, 1 unchanged' });
+    expect(report.steps[1]).toMatchObject({
+      verdict: 'error',
+      summary: 'removed 0 on lo, 1 unchanged',
+      error: 'ip addr del failed for 1 of 2',
+      evidence: [{ label: 'del 10.9.9.9/32', command: 'ip addr del 10.9.9.9/32 dev lo', exitCode: 1 }],
+    });
+  });
+
+  it('turns what could not run into error verdicts', async () => {
+    const lab = new FakeLab();
+    lab.loop = () => ({ exitCode: 124, stdout: '0\t200\t0.004\t0\tserver1\t\n', stderr: '' });
+    const steps = parseVerifySteps([
+      { show: { node: 'ghost', what: 'ospf-routes' } },
+      { show: { node: 'lb1', what: 'ipvs-stats' } },
+      { 'http-tally': { node: 'router', url: 'http://172.16.253.100:8080/', requests: 3 } },
+      { sysctl: { node: 'router', set: { 'net.ipv4.fib_multipath_hash_policy': 1 } } },
+    ]);
+    lab.runInNetns = async () => ({
+      exitCode: 255,
+      stdout: '',
+      stderr: 'sysctl: permission denied on key "net.ipv4.fib_multipath_hash_policy"\n',
+    });
+    const report = await runVerification(context(lab), steps);
+    expect(report.steps.map((s) => [s.verdict, s.error])).toEqual([
+      ['error', 'node "ghost" is not in the plan (nodes: router, lb1, lb2, server1, server2)'],
+      ['error', 'exited 1: Memory allocation problem'],
+      ['error', 'the request loop did not finish in 16 s (1 of 3 requests answered)'],
+      [
+        'error',
+        'sysctl -w exited 255: sysctl: permission denied on key "net.ipv4.fib_multipath_hash_policy"',
+      ],
+    ]);
+    expect(report.steps[1]?.evidence[0]?.stderr).toBe('Memory allocation problem\n');
+    expect(report.steps[2]?.tally?.answered).toBe(1);
+    expect(report).toMatchObject({ ok: false, counts: { errors: 4 } });
+  });
+});
