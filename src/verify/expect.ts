@@ -38,7 +38,7 @@ export function evaluateTally(
 ): ExpectationResult[] {
   const results = [checkFailures(expect.maxFailures, tally, facts)];
   if (expect.distinct) results.push(checkDistinct(expect.distinct, tally, facts));
-  if (expect.minShare !== undefined) results.push(checkMinShare(expect.minShare, tally, facts));
+  if (expect.minShare !== undefined) results.push(checkMinShare(expect.minShare, expect.only, tally, facts));
   if (expect.only) results.push(checkOnly(expect.only, tally, facts));
   if (expect.perSourceStable) results.push(checkPerSourceStable(tally, facts));
   return results;
@@ -65,12 +65,12 @@ function failureHint(tally: TallySummary, facts: TallyFacts): string | undefined
     return `curl could not bind ${which} on ${facts.node}: add the address(es) with an addresses step before this one`;
   }
   if (top.startsWith('curl exit 28')) {
-    return `requests to ${facts.target} timed out: in DR mode each real server must hold the VIP on lo with arp_ignore=1 and arp_announce=2, and each director needs a live real server (show: ipvs-stats)`;
+    return `requests to ${facts.target} timed out: in DR mode each real server must hold the VIP on lo with arp_ignore=1 and arp_announce=2, and each director needs a live real server (show: director-stats)`;
   }
   if (top.startsWith('curl exit 7')) {
     if (facts.nexthops === 0)
       return `${facts.node} has no route to ${facts.target}: has OSPF learnt the VIP?`;
-    return `nothing accepted the connection to ${facts.target}: is the virtual service up on the directors (show: ipvs-stats) and its real servers listening?`;
+    return `nothing accepted the connection to ${facts.target}: is the virtual service up on the directors (show: director-stats) and its real servers listening?`;
   }
   if (top.startsWith('HTTP ')) return `the server answered ${top}: look at the real servers' web server`;
   if (top.startsWith('no ') && top.endsWith(' header')) {
@@ -122,7 +122,7 @@ function tooFewHint(tally: TallySummary, facts: TallyFacts, wanted: number): str
     return `with hash policy 0 each source address sticks to one nexthop, and all ${sources.length} sources landing on the same one of ${paths} has a ${formatPercent(chance)} chance per boot (the hash seed is random): use more sources`;
   }
   if (hashPolicy === 1 && nexthops !== undefined) {
-    return `hash policy 1 spreads requests over ${target}'s ${nexthops} nexthops, so the directors both get traffic: do they forward to different real servers? (show: ipvs-stats)`;
+    return `hash policy 1 spreads requests over ${target}'s ${nexthops} nexthops, so the directors both get traffic: do they forward to different real servers? (show: director-stats)`;
   }
   if (hashPolicy === 1)
     return `hash policy 1 should spread requests over the nexthops: how many nexthops does ${node} have to ${target}? (show: ospf-routes)`;
@@ -138,14 +138,23 @@ function tooManyHint(facts: TallyFacts): string | undefined {
     return `with hash policy 0 each of the ${sources.length} source addresses is hashed on its own, so several sources reach several nexthops`;
   }
   if (hashPolicy === 0) {
-    return `one source under hash policy 0 always takes the same nexthop: did ${node}'s route change during the run (show: ospf-neighbors), or does a director forward to more than one real server (show: ipvs-stats)?`;
+    return `one source under hash policy 0 always takes the same nexthop: did ${node}'s route change during the run (show: ospf-neighbors), or does a director forward to more than one real server (show: director-stats)?`;
   }
   return undefined;
 }
 
-function checkMinShare(minShare: number, tally: TallySummary, facts: TallyFacts): ExpectationResult {
-  const low = tally.values.filter((v) => v.share < minShare);
-  const ok = tally.answered > 0 && low.length === 0;
+/** Every value seen, and every value `only` lists (one never seen has a share of 0), has its share. */
+function checkMinShare(
+  minShare: number,
+  only: string[] | undefined,
+  tally: TallySummary,
+  facts: TallyFacts,
+): ExpectationResult {
+  const unseen = (only ?? [])
+    .filter((value) => !tally.values.some((v) => v.value === value))
+    .map((value) => ({ value, share: 0 }));
+  const shares = [...tally.values, ...unseen];
+  const ok = tally.answered > 0 && shares.every((v) => v.share >= minShare);
   let hint: string | undefined;
   if (!ok && tally.failures > 0) {
     hint = `${tally.failures} requests failed (see max-failures): a path that fails loses its share`;
@@ -159,7 +168,7 @@ function checkMinShare(minShare: number, tally: TallySummary, facts: TallyFacts)
     seen:
       tally.answered === 0
         ? 'nothing answered'
-        : tally.values.map((v) => `${v.value} ${formatPercent(v.share)}`).join(' / '),
+        : shares.map((v) => `${v.value} ${formatPercent(v.share)}`).join(' / '),
     ...(hint !== undefined && { hint }),
   };
 }
@@ -186,7 +195,7 @@ function checkPerSourceStable(tally: TallySummary, facts: TallyFacts): Expectati
     hint =
       'hash policy 1 hashes the source port too, so a source is not pinned to one nexthop: set the policy to 0';
   } else if (unstable.length > 0 && facts.hashPolicy === 0) {
-    hint = `under hash policy 0 a source only moves when ${facts.node}'s route changes (show: ospf-neighbors) or a director spreads over several real servers (show: ipvs-stats)`;
+    hint = `under hash policy 0 a source only moves when ${facts.node}'s route changes (show: ospf-neighbors) or a director spreads over several real servers (show: director-stats)`;
   }
   return {
     name: 'per-source-stable',

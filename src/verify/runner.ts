@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { describeCheck, ReadinessTimeout } from '../apply/readiness.js';
 import type { Plan, PlannedNode, ReadinessCheck } from '../plan/plan.js';
 import type { ContainerRuntime, ExecResult } from '../runtime/runtime.js';
+import { shellCommand } from '../util/shell.js';
 import { countNexthops, evaluateExec, evaluateTally, evaluateWait, type TallyFacts } from './expect.js';
 import { httpTallyExecTimeoutMs, parseHttpTallyOutput, renderHttpTallyScript } from './http-tally-script.js';
 import { summarizeSteps, type Evidence, type StepResult, type VerifyReport } from './report.js';
@@ -20,7 +21,6 @@ import {
   type SysctlStep,
   type VerifyStep,
 } from './steps.js';
-import { shellCommand } from '../util/shell.js';
 import { formatTally, tallyRecords } from './tally.js';
 
 export type VerifyProgressEvent =
@@ -185,7 +185,7 @@ async function runCommand(
   node: PlannedNode,
   step: ExecStep | ShowStep,
 ): Promise<StepOutcome> {
-  const cmd = stepArgv(step);
+  const cmd = stepArgv(step, node.dataPlane);
   const result = await runtime.exec(node.containerName, cmd, { timeoutMs: step.timeoutMs });
   const label = step.type === 'show' ? (step.what ?? 'show') : 'exec';
   const evidence = [toEvidence(label, cmd, result)];

@@ -6,7 +6,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { describeCheck } from '../apply/readiness.js';
-import type { ReadinessCheck } from '../plan/plan.js';
+import type { DataPlane, ReadinessCheck } from '../plan/plan.js';
 import type { TopologyIssue } from '../topology/issue.js';
 
 export type StepType = 'sysctl' | 'addresses' | 'http-tally' | 'wait' | 'exec' | 'show';
@@ -54,7 +54,7 @@ export interface DistinctExpectation {
 export interface TallyExpectation {
   distinct?: DistinctExpectation;
   maxFailures: number;
-  /** Every value seen has at least this share of the answered requests (0 < share <= 1). */
+  /** Every value seen, and every value in `only`, has at least this share of the answered requests (0 < share <= 1). */
   minShare?: number;
   /** Every value seen is one of these. */
   only?: string[];
@@ -90,7 +90,7 @@ export interface ExecStep extends StepBase {
   timeoutMs: number;
 }
 
-export type ShowPreset = 'ipvs-stats' | 'ospf-neighbors' | 'ospf-routes' | 'nft-counters';
+export type ShowPreset = 'director-stats' | 'ipvs-stats' | 'ospf-neighbors' | 'ospf-routes' | 'nft-counters';
 
 export interface ShowStep extends StepBase {
   type: 'show';
@@ -106,23 +106,35 @@ export type VerifyStep = SysctlStep | AddressesStep | HttpTallyStep | WaitStep |
 const FRR_KINDS: readonly string[] = ['router', 'director'];
 const DIRECTOR_KINDS: readonly string[] = ['director'];
 
-export const SHOW_PRESETS: Record<ShowPreset, { argv: string[]; kinds: readonly string[] }> = {
-  'ipvs-stats': { argv: ['ipvsadm', '-L', '-n', '--stats'], kinds: DIRECTOR_KINDS },
-  'ospf-neighbors': { argv: ['vtysh', '-c', 'show ip ospf neighbor'], kinds: FRR_KINDS },
-  'ospf-routes': { argv: ['vtysh', '-c', 'show ip route ospf'], kinds: FRR_KINDS },
-  'nft-counters': { argv: ['nft', 'list', 'ruleset'], kinds: DIRECTOR_KINDS },
+const IPVS_STATS = ['ipvsadm', '-L', '-n', '--stats'];
+const NFT_RULESET = ['nft', 'list', 'ruleset'];
+
+/** `director-stats` follows the director's data plane, so one verify list fits IPVS and nftables labs. */
+export const SHOW_PRESETS: Record<
+  ShowPreset,
+  { argv: (dataPlane?: DataPlane) => string[]; kinds: readonly string[] }
+> = {
+  'director-stats': {
+    argv: (dataPlane) => (dataPlane === 'nftables' ? NFT_RULESET : IPVS_STATS),
+    kinds: DIRECTOR_KINDS,
+  },
+  'ipvs-stats': { argv: () => IPVS_STATS, kinds: DIRECTOR_KINDS },
+  'ospf-neighbors': { argv: () => ['vtysh', '-c', 'show ip ospf neighbor'], kinds: FRR_KINDS },
+  'ospf-routes': { argv: () => ['vtysh', '-c', 'show ip route ospf'], kinds: FRR_KINDS },
+  'nft-counters': { argv: () => NFT_RULESET, kinds: DIRECTOR_KINDS },
 };
 
 /** The argv an exec or show step runs: a preset's argv, or the user's command under `sh -c`. */
-export function stepArgv(step: ExecStep | ShowStep): string[] {
-  if (step.type === 'show' && step.what) return SHOW_PRESETS[step.what].argv;
+export function stepArgv(step: ExecStep | ShowStep, dataPlane?: DataPlane): string[] {
+  if (step.type === 'show' && step.what) return SHOW_PRESETS[step.what].argv(dataPlane);
   return ['sh', '-c', step.cmd ?? ''];
 }
 
 const HASH_POLICY = 'net.ipv4.fib_multipath_hash_policy';
 
-/** `500ms`, `2s`, `1m` -> milliseconds. */
-export function parseDuration(text: string): number {
+/** `500ms`, `2s`, `1m` -> milliseconds; a number is already milliseconds (a default). */
+export function parseDuration(text: string | number): number {
+  if (typeof text === 'number') return text;
   const match = /^(\d+)(ms|s|m)$/.exec(text);
   if (!match) throw new Error(`invalid duration "${text}" (expected e.g. 500ms, 2s, 1m)`);
   const unit = { ms: 1, s: 1_000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'];
@@ -226,7 +238,7 @@ function parseStepBody(raw: RawStep, index: number): VerifyStep {
       requests: tally.requests ?? VERIFY_DEFAULTS.requests,
       header: tally.header ?? VERIFY_DEFAULTS.header,
       sources,
-      timeoutMs: tally.timeout ? parseDuration(tally.timeout) : VERIFY_DEFAULTS.requestTimeoutMs,
+      timeoutMs: parseDuration(tally.timeout ?? VERIFY_DEFAULTS.requestTimeoutMs),
       expect: {
         ...(expect.distinct !== undefined && { distinct: parseDistinct(expect.distinct) }),
         maxFailures: expect['max-failures'] ?? VERIFY_DEFAULTS.maxFailures,
@@ -238,7 +250,7 @@ function parseStepBody(raw: RawStep, index: number): VerifyStep {
   }
   if (raw.wait) {
     const wait = raw.wait;
-    const timeoutMs = wait.timeout ? parseDuration(wait.timeout) : VERIFY_DEFAULTS.waitTimeoutMs;
+    const timeoutMs = parseDuration(wait.timeout ?? VERIFY_DEFAULTS.waitTimeoutMs);
     const check = parseWaitCheck(wait, timeoutMs);
     return { type: 'wait', index, name: `wait ${describeCheck(check)}`, node: wait.node, check };
   }
@@ -252,7 +264,7 @@ function parseStepBody(raw: RawStep, index: number): VerifyStep {
       cmd: exec.cmd,
       exitCode: exec['exit-code'] ?? VERIFY_DEFAULTS.exitCode,
       ...(exec.match !== undefined && { match: exec.match }),
-      timeoutMs: exec.timeout ? parseDuration(exec.timeout) : VERIFY_DEFAULTS.execTimeoutMs,
+      timeoutMs: parseDuration(exec.timeout ?? VERIFY_DEFAULTS.execTimeoutMs),
     };
   }
   if (raw.show) {
@@ -263,7 +275,7 @@ function parseStepBody(raw: RawStep, index: number): VerifyStep {
       name: `show ${show.what ?? truncate(show.cmd ?? '', 60)}`,
       node: show.node,
       ...(show.what !== undefined ? { what: show.what } : { cmd: show.cmd ?? '' }),
-      timeoutMs: show.timeout ? parseDuration(show.timeout) : VERIFY_DEFAULTS.execTimeoutMs,
+      timeoutMs: parseDuration(show.timeout ?? VERIFY_DEFAULTS.execTimeoutMs),
     };
   }
   throw new TypeError(`verify[${index}]: expected one of ${STEP_TYPES.join(', ')}`);

@@ -148,7 +148,7 @@ describe('distinct', () => {
       judge(answers({ server1: 100 }), { distinct: { op: '=', count: 2 } }, { hashPolicy: 1, nexthops: 2 }),
       'distinct',
     );
-    expect(result.hint).toContain('do they forward to different real servers? (show: ipvs-stats)');
+    expect(result.hint).toContain('do they forward to different real servers? (show: director-stats)');
   });
 
   it('gives no hint it cannot back with evidence', () => {
@@ -213,6 +213,13 @@ describe('min-share', () => {
       seen: 'server1 90 % / server2 10 %',
       hint: 'under hash policy 0 the split follows the source addresses; sources per value: server1 3 / server2 1',
     });
+  });
+
+  it('counts a value listed in only but never seen as a share of 0', () => {
+    expect(
+      only(judge(answers({ server1: 100 }), { minShare: 0.25, only: ['server1', 'server2'] }), 'min-share'),
+    ).toMatchObject({ ok: false, seen: 'server1 100 % / server2 0 %' });
+    expect(only(judge(answers({ server1: 100 }), { minShare: 0.25 }), 'min-share').ok).toBe(true);
   });
 
   it('blames failures first, and fails when nothing answered', () => {

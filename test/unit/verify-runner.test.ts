@@ -40,7 +40,7 @@ const plan: Plan = {
   nodes: [
     plannedNode('router', 'router'),
     plannedNode('lb1', 'director', { dataPlane: 'ipvs' }),
-    plannedNode('lb2', 'director', { dataPlane: 'ipvs' }),
+    plannedNode('lb2', 'director', { dataPlane: 'nftables' }),
     plannedNode('server1', 'server'),
     plannedNode('server2', 'server'),
   ],
@@ -80,6 +80,7 @@ class FakeLab implements ContainerRuntime {
     }
     if (program === 'vtysh') return ok('O>* 172.16.253.100/32 [110/20] via 172.16.253.129, eth0\n');
     if (program === 'ipvsadm') return { exitCode: 1, stdout: '', stderr: 'Memory allocation problem\n' };
+    if (program === 'nft') return ok('table netdev lblab_dr {\n}\n');
     throw new Error(`unexpected exec ${cmd.join(' ')}`);
   }
 
@@ -164,6 +165,7 @@ const experiment = parseVerifySteps([
   },
   { addresses: { node: 'router', remove: SOURCES } },
   { show: { node: 'router', what: 'ospf-routes' } },
+  { show: { node: 'lb2', what: 'director-stats' } },
 ]);
 
 function context(lab: FakeLab, waitFor: (check: ReadinessCheck) => Promise<void> = async () => undefined) {
@@ -196,12 +198,13 @@ describe('runVerification', () => {
       ['http-tally', 'pass', 'server1 50 / server2 50'],
       ['addresses', 'pass', 'removed 8 on lo'],
       ['show', 'pass', '1 line'],
+      ['show', 'pass', '2 lines'],
     ]);
     expect(report).toMatchObject({
       lab: 'ecmp',
       topologyFile: 'topologies/ecmp-lvs-dr.yml',
       ok: true,
-      counts: { steps: 10, passed: 10, failed: 0, errors: 0 },
+      counts: { steps: 11, passed: 11, failed: 0, errors: 0 },
     });
     expect(report.steps[0]?.durationMs).toBe(10);
     expect(waited).toEqual([
@@ -239,6 +242,11 @@ describe('runVerification', () => {
         stderr: '',
       },
     ]);
+    // director-stats follows the data plane: lb2 forwards with nftables.
+    expect(report.steps[10]?.evidence[0]).toMatchObject({
+      label: 'director-stats',
+      command: 'nft list ruleset',
+    });
     expect(events.map((e) => `${e.type} ${e.index}`).slice(0, 4)).toEqual([
       'step-start 0',
       'step-end 0',
@@ -248,7 +256,7 @@ describe('runVerification', () => {
     expect(events[0]).toEqual({
       type: 'step-start',
       index: 0,
-      total: 10,
+      total: 11,
       name: expect.any(String),
       stepType: 'wait',
       node: 'router',

@@ -12,7 +12,7 @@ import {
   parseVerifySteps,
   stepArgv,
   type HttpTallyStep,
-  type VerifyStep,
+  type ShowStep,
 } from '../../src/verify/steps.js';
 
 const schema = JSON.parse(
@@ -64,8 +64,8 @@ verify:
     addresses: { node: router, dev: lo, remove: [${SOURCES.map((s) => `${s}/32`).join(', ')}] }
 
   - show: { node: router, what: ospf-routes }
-  - show: { node: lb1, what: ipvs-stats }
-  - show: { node: lb2, what: ipvs-stats }
+  - show: { node: lb1, what: director-stats }
+  - show: { node: lb2, what: director-stats }
 `;
 
 const seedSteps = (parse(SEED_VERIFY) as { verify: unknown[] }).verify;
@@ -298,20 +298,16 @@ describe('parseVerifySteps', () => {
   });
 
   it('runs presets as argv and user commands under sh -c', () => {
-    const [preset, user] = parseVerifySteps([
+    const [preset, user, stats] = parseVerifySteps([
       { show: { node: 'router', what: 'ospf-neighbors' } },
       { show: { node: 'router', cmd: "vtysh -c 'show ip route ospf'" } },
-    ]) as VerifyStep[];
-    expect(stepArgv(preset as Extract<VerifyStep, { type: 'show' }>)).toEqual([
-      'vtysh',
-      '-c',
-      'show ip ospf neighbor',
-    ]);
-    expect(stepArgv(user as Extract<VerifyStep, { type: 'show' }>)).toEqual([
-      'sh',
-      '-c',
-      "vtysh -c 'show ip route ospf'",
-    ]);
+      { show: { node: 'lb1', what: 'director-stats' } },
+    ]) as ShowStep[];
+    expect(stepArgv(preset as ShowStep)).toEqual(['vtysh', '-c', 'show ip ospf neighbor']);
+    expect(stepArgv(user as ShowStep)).toEqual(['sh', '-c', "vtysh -c 'show ip route ospf'"]);
+    // director-stats follows the director's data plane.
+    expect(stepArgv(stats as ShowStep, 'ipvs')).toEqual(['ipvsadm', '-L', '-n', '--stats']);
+    expect(stepArgv(stats as ShowStep, 'nftables')).toEqual(['nft', 'list', 'ruleset']);
   });
 
   it('parses durations and distinct expressions', () => {
