@@ -140,12 +140,13 @@ function table(header: string[], rows: string[][]): string[] {
   return [format(header), ...rows.map(format)];
 }
 
-/** A table cell or heading: control characters (a newline in a step name) would break the layout. */
+/** A table cell or heading: line breaks and other control characters would break the layout. */
 function oneLine(text: string): string {
-  return text.replace(/\p{Cc}+/gu, ' ');
+  return text.replace(/[\s\p{Cc}]+/gu, ' ').trim();
 }
 
-function clip(text: string, max: number): string {
+/** One line of at most `max` characters, with an ellipsis when cut. */
+export function clip(text: string, max: number): string {
   const line = oneLine(text);
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
 }

@@ -8,6 +8,7 @@ import { isIPv4 } from 'node:net';
 import { describeCheck } from '../apply/readiness.js';
 import type { DataPlane, ReadinessCheck } from '../plan/plan.js';
 import type { TopologyIssue } from '../topology/issue.js';
+import { clip } from './report.js';
 
 export type StepType = 'sysctl' | 'addresses' | 'http-tally' | 'wait' | 'exec' | 'show';
 
@@ -259,7 +260,7 @@ function parseStepBody(raw: RawStep, index: number): VerifyStep {
     return {
       type: 'exec',
       index,
-      name: `exec ${truncate(exec.cmd, 60)}`,
+      name: `exec ${clip(exec.cmd, 60)}`,
       node: exec.node,
       cmd: exec.cmd,
       exitCode: exec['exit-code'] ?? VERIFY_DEFAULTS.exitCode,
@@ -272,7 +273,7 @@ function parseStepBody(raw: RawStep, index: number): VerifyStep {
     return {
       type: 'show',
       index,
-      name: `show ${show.what ?? truncate(show.cmd ?? '', 60)}`,
+      name: `show ${show.what ?? clip(show.cmd ?? '', 60)}`,
       node: show.node,
       ...(show.what !== undefined ? { what: show.what } : { cmd: show.cmd ?? '' }),
       timeoutMs: parseDuration(show.timeout ?? VERIFY_DEFAULTS.execTimeoutMs),
@@ -314,11 +315,6 @@ function parseWaitCheck(wait: NonNullable<RawStep['wait']>, timeoutMs: number): 
     };
   }
   throw new TypeError('wait: expected one of route, ospf-full, tcp, http');
-}
-
-function truncate(text: string, max: number): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
 }
 
 /** Longest a single step may take; beyond this a typo (`timeout: 100m`) is likelier than intent. */
