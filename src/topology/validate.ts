@@ -46,7 +46,7 @@ function schemaValidator(): ReturnType<Ajv['compile']> {
 export function validateTopology(topology: LoadedTopology): TopologyConfig {
   const validate = schemaValidator();
   if (!validate(topology.data)) {
-    const error = located(topology, schemaIssues(validate.errors ?? [], topology.data));
+    const error = located(topology, schemaIssues(validate.errors ?? []));
     if (error) throw error;
   }
   const config = topology.data as TopologyConfig;
@@ -64,14 +64,14 @@ function pathOf(instancePath: string): (string | number)[] {
     .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
 }
 
-function schemaIssues(errors: ErrorObject[], data: unknown): TopologyIssue[] {
+function schemaIssues(errors: ErrorObject[]): TopologyIssue[] {
   const issues: TopologyIssue[] = [];
   const seen = new Set<string>();
-  for (const error of errors) {
-    const issue = schemaIssue(error, data);
+  for (const error of errors.filter((candidate) => !explainedElsewhere(candidate, errors))) {
+    const issue = schemaIssue(error);
     if (!issue) continue;
     const key = issue.path.join('.');
-    // One issue per location: oneOf/anyOf report each failed branch, the first says enough.
+    // One issue per location: the first error there says enough, the rest repeat it.
     if (seen.has(key)) continue;
     seen.add(key);
     issues.push(issue);
@@ -79,11 +79,30 @@ function schemaIssues(errors: ErrorObject[], data: unknown): TopologyIssue[] {
   return issues;
 }
 
-function schemaIssue(error: ErrorObject, data: unknown): TopologyIssue | undefined {
+/**
+ * A oneOf reports one error per branch it tried ("must be integer", "must match pattern", "missing
+ * sysctl", ...); those describe the branches, not the user's mistake, so the oneOf error speaks for
+ * them. Branch errors sit at the oneOf's value but under another schema object. Conversely, when the
+ * value has the wrong type for the schema that holds the oneOf, the type error says it all.
+ */
+function explainedElsewhere(error: ErrorObject, errors: ErrorObject[]): boolean {
+  return errors.some((other) => {
+    if (other === error || other.instancePath !== error.instancePath) return false;
+    if (isAlternative(other) && !isAlternative(error)) return other.parentSchema !== error.parentSchema;
+    if (isAlternative(error) && other.keyword === 'type') return other.parentSchema === error.parentSchema;
+    return false;
+  });
+}
+
+function isAlternative(error: ErrorObject): boolean {
+  return error.keyword === 'oneOf' || error.keyword === 'anyOf';
+}
+
+function schemaIssue(error: ErrorObject): TopologyIssue | undefined {
   const path = pathOf(error.instancePath);
   const parentSchema = error.parentSchema as AnySchemaObject | undefined;
-  const value = error.data;
-  const shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value);
+  const value: unknown = error.data;
+  const shown = show(value);
   switch (error.keyword) {
     case 'additionalProperties': {
       const key = (error.params as { additionalProperty: string }).additionalProperty;
@@ -91,7 +110,7 @@ function schemaIssue(error: ErrorObject, data: unknown): TopologyIssue | undefin
       return {
         path: [...path, key],
         atKey: true,
-        message: `unknown key "${key}"`,
+        message: `unknown key "${clip(key)}"`,
         fix: didYouMean(key, allowed),
       };
     }
@@ -105,12 +124,10 @@ function schemaIssue(error: ErrorObject, data: unknown): TopologyIssue | undefin
       const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.map(String);
       return { path, message: `${shown} is not allowed here`, fix: didYouMean(String(value), allowed) };
     }
-    case 'type':
-      return {
-        path,
-        message: `expected ${(error.params as { type: string }).type}, got ${describe(value)}`,
-        fix: typeFix(error, value),
-      };
+    case 'type': {
+      const types = typeNames((error.params as { type: string | string[] }).type);
+      return { path, message: `expected ${types}, got ${describe(value)}`, fix: typeFix(types, value) };
+    }
     case 'pattern': {
       const propertyName = (error as ErrorObject & { propertyName?: string }).propertyName;
       const target = propertyName ?? value;
@@ -118,37 +135,139 @@ function schemaIssue(error: ErrorObject, data: unknown): TopologyIssue | undefin
       return {
         path: propertyName ? [...path, propertyName] : path,
         atKey: propertyName !== undefined,
-        message: `${propertyName ? 'name ' : ''}"${String(target)}" is not valid`,
+        message: `${propertyName ? 'name ' : ''}"${clip(String(target))}" is not valid`,
         fix: what,
       };
     }
     case 'oneOf':
     case 'anyOf':
+      return alternativeIssue(error, path, shown);
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
+      const { comparison, limit } = error.params as { comparison: string; limit: number };
+      const min = parentSchema?.minimum as number | undefined;
+      const max = parentSchema?.maximum as number | undefined;
       return {
         path,
-        message: `${shown} is not valid here`,
-        fix: parentSchema?.description ?? 'see the schema',
+        message: `${shown} is out of range (it must be ${comparison} ${limit})`,
+        fix:
+          min !== undefined && max !== undefined
+            ? `use a value from ${min} to ${max}`
+            : `use a value ${comparison} ${limit}`,
       };
+    }
+    case 'minItems':
+    case 'maxItems':
+    case 'minProperties':
+    case 'maxProperties':
+    case 'minLength':
+    case 'maxLength': {
+      const { limit } = error.params as { limit: number };
+      const atLeast = error.keyword.startsWith('min');
+      const [count, unit] = sizeOf(value);
+      return {
+        path,
+        message: `has ${count} ${unit}; ${atLeast ? 'at least' : 'at most'} ${limit} ${atLeast ? 'needed' : 'allowed'}`,
+        fix: parentSchema?.description ?? (atLeast ? `add at least ${limit}` : `keep at most ${limit}`),
+      };
+    }
+    case 'uniqueItems': {
+      const { i, j } = error.params as { i: number; j: number };
+      const item = Array.isArray(value) ? show(value[i]) : 'an item';
+      return { path, message: `lists ${item} twice (items ${j} and ${i})`, fix: 'list each value once' };
+    }
+    case 'dependencies': {
+      const { property, missingProperty } = error.params as { property: string; missingProperty: string };
+      return {
+        path,
+        message: `"${property}" needs "${missingProperty}" next to it`,
+        fix: `add \`${missingProperty}:\` or remove \`${property}:\``,
+      };
+    }
     default:
-      void data;
-      return { path, message: `${shown} ${error.message ?? 'is not valid'}`, fix: parentSchema?.description };
+      return {
+        path,
+        message: `${shown} ${error.message ?? 'is not valid'}`,
+        fix: parentSchema?.description ?? 'see schema/topology.schema.json',
+      };
   }
+}
+
+/** oneOf over `required` branches means "exactly one of these keys"; say so by name. */
+function alternativeIssue(error: ErrorObject, path: (string | number)[], shown: string): TopologyIssue {
+  const parentSchema = error.parentSchema as AnySchemaObject | undefined;
+  const branches = (error.schema as AnySchemaObject[] | undefined) ?? [];
+  const keys = branches.map((branch) => (branch.required as string[] | undefined)?.[0]);
+  if (keys.length > 0 && keys.every((key): key is string => key !== undefined)) {
+    const passing = (error.params as { passingSchemas?: number[] | null }).passingSchemas ?? [];
+    const list = keys.join(', ');
+    return passing.length > 1
+      ? {
+          path,
+          message: `has ${passing.map((index) => `"${keys[index]}"`).join(' and ')}; only one may be given`,
+          fix: `keep exactly one of: ${list}`,
+        }
+      : { path, message: `has none of: ${list}`, fix: `add exactly one of: ${list}` };
+  }
+  return {
+    path,
+    message: `${shown} is not valid here`,
+    fix: parentSchema?.description ?? `expected ${branches.map(describeSchema).join(' or ')}`,
+  };
+}
+
+function describeSchema(schema: AnySchemaObject): string {
+  if (typeof schema.description === 'string') return schema.description;
+  if (typeof schema.$ref === 'string') return `a ${schema.$ref.split('/').pop() ?? 'value'}`;
+  if (typeof schema.type === 'string' || Array.isArray(schema.type)) return typeNames(schema.type);
+  return 'another shape';
+}
+
+/** A value for a message: JSON, cut short so a hostile 200 KB string does not become the message. */
+function show(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? `"${value}"` : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  return clip(text);
+}
+
+function clip(text: string, max = 80): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function sizeOf(value: unknown): [number, string] {
+  if (Array.isArray(value)) return [value.length, value.length === 1 ? 'item' : 'items'];
+  if (typeof value === 'string') return [value.length, 'characters'];
+  const count = typeof value === 'object' && value !== null ? Object.keys(value).length : 0;
+  return [count, count === 1 ? 'entry' : 'entries'];
 }
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`;
+  return `${typeof value} ${show(value)}`;
 }
 
-function typeFix(error: ErrorObject, value: unknown): string {
-  const type = (error.params as { type: string }).type;
-  if (type.includes('integer') && typeof value === 'string' && /^\d+$/.test(value))
+/** ajv's ["string", "number", "boolean"] → "string, number or boolean". */
+function typeNames(type: string | string[]): string {
+  const names = Array.isArray(type) ? type : type.split(',');
+  return names.length === 1
+    ? String(names[0])
+    : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
+function typeFix(types: string, value: unknown): string {
+  if (types.includes('integer') && typeof value === 'string' && /^\d+$/.test(value))
     return `write ${value} without quotes`;
-  if (type === 'object') return 'write a mapping (key: value lines, indented)';
-  if (type === 'array') return 'write a list (lines starting with "- ")';
-  return `use a ${type}`;
+  if (types === 'object') return 'write a mapping (key: value lines, indented)';
+  if (types === 'array') return 'write a list (lines starting with "- ")';
+  return `use ${/^[aeiou]/.test(types) ? 'an' : 'a'} ${types}`;
 }
 
 /** Checks that need the whole topology; assumes the schema passed. */
@@ -230,6 +349,7 @@ export function semanticIssues(config: TopologyConfig): TopologyIssue[] {
       if (!network || !subnet) {
         issues.push({
           path: where,
+          atKey: true,
           message: `network "${networkName}" is not declared under topology.networks`,
           fix: didYouMean(networkName, Object.keys(networks)),
         });
