@@ -52,13 +52,17 @@ export async function applyPlan(
       checkAbort();
       progress({ stage: 'network', message: `creating network ${network.dockerName} (${network.subnet})` });
       try {
-        await runtime.createNetwork({
-          name: network.dockerName,
-          subnet: network.subnet,
-          ipRange: network.ipRange,
-          gateway: network.gateway,
-          labels: network.labels,
-        });
+        await runtime.createNetwork(
+          network.isolated
+            ? { name: network.dockerName, labels: network.labels }
+            : {
+                name: network.dockerName,
+                subnet: network.subnet,
+                ipRange: network.ipRange,
+                gateway: network.gateway,
+                labels: network.labels,
+              },
+        );
       } catch (error) {
         throw new LabError('network', `cannot create ${network.dockerName}: ${(error as Error).message}`, {
           hint: 'another Docker network may use this subnet: `docker network ls`, or change the subnet',
@@ -130,7 +134,7 @@ async function createAndStart(
       sysctls: node.sysctls,
       interfaces: node.interfaces.map((iface) => ({
         network: iface.dockerNetwork,
-        ip: iface.ip,
+        ...(iface.selfAddressed ? {} : { ip: iface.ip }),
         mac: iface.mac,
       })),
       binds: node.binds,

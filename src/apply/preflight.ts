@@ -57,11 +57,13 @@ export async function findConflicts(runtime: ContainerRuntime, plan: Plan): Prom
       if (other.name === network.dockerName) {
         conflicts.push(`network "${other.name}" already exists and is not lab ${plan.lab}'s`);
       }
+      if (network.isolated) continue; // Docker picks a free subnet for it; only the name can clash
       const overlap = other.subnets.find((s) => s.includes('.') && cidrsOverlap(parseCidr(s), subnet));
       if (overlap) {
         const owner = other.labels[LABEL.lab] ? ` (lab ${other.labels[LABEL.lab]})` : '';
         conflicts.push(
-          `network "${other.name}"${owner} already uses ${overlap}, which overlaps ${network.name} ${network.subnet}`,
+          `network "${other.name}"${owner} already uses ${overlap}, which overlaps ${network.name} ${network.subnet}` +
+            (owner ? '; to run copies of a lab side by side, add --isolate' : ''),
         );
       }
     }

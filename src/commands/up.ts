@@ -20,6 +20,10 @@ export default class Up extends LblabCommand {
       description: "lab name (default: the file's name:); lets two copies run side by side",
     }),
     force: Flags.boolean({ description: 'recreate the lab if it is already up' }),
+    isolate: Flags.boolean({
+      description:
+        'lblab, not Docker, assigns the lab addresses, so copies of a lab can share subnets (use with --name)',
+    }),
     timings: Flags.boolean({ description: 'print how long each stage took' }),
   };
 
@@ -34,6 +38,7 @@ export default class Up extends LblabCommand {
       result = await upLab(engine, args.file, {
         labName: flags.name,
         force: flags.force,
+        isolate: flags.isolate,
         signal: interrupt.signal,
         onProgress: (event) =>
           this.progress(`${event.node ? `${event.node}: ` : ''}${event.stage}: ${event.message}`),

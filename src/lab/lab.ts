@@ -30,7 +30,7 @@ export async function openTopology(file: string): Promise<OpenedTopology> {
 
 export function planTopology(
   topology: OpenedTopology,
-  options: { labName?: string; defaultImage: string; facts: EngineFacts },
+  options: { labName?: string; isolate?: boolean; defaultImage: string; facts: EngineFacts },
 ): Plan {
   return compile(topology.config, { file: topology.file, text: topology.text, ...options });
 }
@@ -65,6 +65,7 @@ export interface UpResult {
 
 export interface UpOptions {
   labName?: string;
+  isolate?: boolean;
   force?: boolean;
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
@@ -91,7 +92,12 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
     });
   }
   requireIpvsWhereDemanded(wanting.demanded, facts);
-  const plan = planTopology(topology, { labName: options.labName, defaultImage: image.ref, facts });
+  const plan = planTopology(topology, {
+    labName: options.labName,
+    isolate: options.isolate,
+    defaultImage: image.ref,
+    facts,
+  });
   const base = {
     lab,
     engine: engine.name,
@@ -158,6 +164,13 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
   };
 }
 
+/** The lab's own addresses (from the label: on isolated networks Docker's differ), else Docker's. */
+function labAddresses(container: ContainerInfo): Record<string, string> {
+  const label = container.labels[LABEL.addresses];
+  if (!label) return container.addresses;
+  return Object.fromEntries(label.split(',').map((pair) => pair.split('=') as [string, string]));
+}
+
 function compareWithRunning(plan: Plan, existing: ContainerInfo[]): 'same' | 'changed' | 'incomplete' {
   if (existing.some((c) => c.labels[LABEL.topologyHash] !== plan.topologyHash)) return 'changed';
   const running = new Set(existing.filter((c) => c.state === 'running').map((c) => c.labels[LABEL.node]));
@@ -193,7 +206,7 @@ export async function labStatus(engine: Engine, lab: string | undefined): Promis
       state: c.state,
       container: c.name,
       ...(c.labels[LABEL.dataPlane] ? { dataPlane: c.labels[LABEL.dataPlane] } : {}),
-      addresses: c.addresses,
+      addresses: labAddresses(c),
     }))
     .sort((a, b) => a.lab.localeCompare(b.lab) || a.node.localeCompare(b.node));
 }

@@ -22,6 +22,7 @@ export const LABEL = {
   version: 'lblab.version',
   dataPlane: 'lblab.data-plane',
   engine: 'lblab.engine',
+  addresses: 'lblab.addresses',
 } as const;
 
 export interface CompileOptions {
@@ -31,6 +32,8 @@ export interface CompileOptions {
   text: string;
   /** Overrides the file's `name` so several copies of one lab can run side by side. */
   labName?: string;
+  /** Treat every network as `isolated: true` (copies of a lab side by side on one engine). */
+  isolate?: boolean;
   /** The node image lblab builds, used by nodes that name no image of their own. */
   defaultImage: string;
   facts: EngineFacts;
@@ -54,6 +57,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       subnet: network.subnet,
       ipRange: network['ip-range'] ?? network.subnet,
       gateway: network.gateway ?? intToIp(subnet.network + 1),
+      isolated: options.isolate === true || network.isolated === true,
       labels: { ...commonLabels, [LABEL.network]: name },
     };
   });
@@ -68,6 +72,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
         ip,
         prefixLength: parseCidr(config.topology.networks[network]?.subnet ?? `${ip}/32`).prefixLength,
         mac: macAddressFor(lab, name, network),
+        selfAddressed: networks.find((planned) => planned.name === network)?.isolated ?? false,
       })),
     ]),
   );
@@ -87,7 +92,21 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
     };
     const output = kind.build(context);
     warnings.push(...output.warnings);
-    const steps = [...output.setup];
+    const selfAddressed = interfacesOf(name).filter((iface) => iface.selfAddressed);
+    const steps = [
+      ...(selfAddressed.length > 0
+        ? [
+            {
+              summary: `lab addresses on isolated networks (${selfAddressed.map((i) => `${i.ifname}=${i.ip}`).join(', ')})`,
+              commands: selfAddressed.flatMap((iface) => [
+                `ip -4 addr flush dev ${iface.ifname}`,
+                `ip addr add ${iface.ip}/${iface.prefixLength} dev ${iface.ifname}`,
+              ]),
+            },
+          ]
+        : []),
+      ...output.setup,
+    ];
     if (node.exec && node.exec.length > 0) {
       steps.push({
         summary: `exec: ${node.exec.length} command(s) from the topology`,
@@ -104,6 +123,9 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
         ...commonLabels,
         [LABEL.node]: name,
         [LABEL.kind]: node.kind,
+        [LABEL.addresses]: interfacesOf(name)
+          .map((iface) => `${iface.network}=${iface.ip}`)
+          .join(','),
         ...(output.dataPlane ? { [LABEL.dataPlane]: output.dataPlane } : {}),
       },
       env: stringValues({ ...defaults.env, ...node.env }),

@@ -22,6 +22,11 @@ export interface PlannedNetwork {
   subnet: string;
   ipRange: string;
   gateway: string;
+  /**
+   * Docker provides only the L2 segment (addresses from its own pool) and the setup script puts the
+   * lab's addresses on the interfaces, so copies of a lab can share a subnet on one engine.
+   */
+  isolated: boolean;
   labels: Record<string, string>;
 }
 
@@ -34,6 +39,8 @@ export interface PlannedInterface {
   prefixLength: number;
   /** Fixed at compile time so the nftables director can be rendered without asking Docker. */
   mac: string;
+  /** The network is isolated: the setup script, not Docker, assigns `ip`. */
+  selfAddressed: boolean;
 }
 
 export interface PlannedNode {

@@ -46,15 +46,20 @@ export class DockerRuntime implements ContainerRuntime {
         Driver: 'bridge',
         CheckDuplicate: true,
         Labels: spec.labels,
+        // Labs need no way out, and Docker's MASQUERADE rule for one lab's subnet would rewrite the
+        // traffic of another lab that uses the same subnet on an isolated network.
+        Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
         IPAM: {
           Driver: 'default',
-          Config: [
-            {
-              Subnet: spec.subnet,
-              ...(spec.ipRange ? { IPRange: spec.ipRange } : {}),
-              ...(spec.gateway ? { Gateway: spec.gateway } : {}),
-            },
-          ],
+          Config: spec.subnet
+            ? [
+                {
+                  Subnet: spec.subnet,
+                  ...(spec.ipRange ? { IPRange: spec.ipRange } : {}),
+                  ...(spec.gateway ? { Gateway: spec.gateway } : {}),
+                },
+              ]
+            : [],
         },
       }),
     );
@@ -103,7 +108,7 @@ export class DockerRuntime implements ContainerRuntime {
         NetworkingConfig: first
           ? {
               EndpointsConfig: {
-                [first.network]: { IPAMConfig: { IPv4Address: first.ip }, MacAddress: first.mac },
+                [first.network]: { ...endpointAddress(first.ip), MacAddress: first.mac },
               },
             }
           : undefined,
@@ -113,7 +118,7 @@ export class DockerRuntime implements ContainerRuntime {
       await timed(`connect ${spec.name} to ${iface.network}`, () =>
         this.docker.getNetwork(iface.network).connect({
           Container: container.id,
-          EndpointConfig: { IPAMConfig: { IPv4Address: iface.ip }, MacAddress: iface.mac },
+          EndpointConfig: { ...endpointAddress(iface.ip), MacAddress: iface.mac },
         }),
       );
     }
@@ -233,6 +238,10 @@ export class DockerRuntime implements ContainerRuntime {
       stream.on('error', reject);
     });
   }
+}
+
+function endpointAddress(ip: string | undefined): { IPAMConfig?: { IPv4Address: string } } {
+  return ip ? { IPAMConfig: { IPv4Address: ip } } : {};
 }
 
 function labelFilters(filter: Record<string, string | true>): string[] {

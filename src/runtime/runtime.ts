@@ -19,7 +19,8 @@ export interface ExecOptions {
 
 export interface NetworkSpec {
   name: string;
-  subnet: string;
+  /** Omitted: Docker picks a free subnet from its own pools. */
+  subnet?: string;
   /** Docker's dynamic address pool inside the subnet; keeps the VIP and extra sources out of it. */
   ipRange?: string;
   gateway?: string;
@@ -28,7 +29,8 @@ export interface NetworkSpec {
 
 export interface ContainerInterfaceSpec {
   network: string;
-  ip: string;
+  /** Omitted: Docker assigns one (isolated networks, where lblab sets the lab address itself). */
+  ip?: string;
   mac: string;
 }
 

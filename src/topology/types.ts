@@ -51,6 +51,7 @@ export interface NetworkConfig {
   subnet: string;
   'ip-range'?: string;
   gateway?: string;
+  isolated?: boolean;
 }
 
 export interface TopologyConfig {
