@@ -1,0 +1,99 @@
+import { Flags } from '@oclif/core';
+import { LblabCommand } from '../../cli/base-command.js';
+import { dockerClientFor } from '../../runtime/engine.js';
+import {
+  LINK_CIDR_ENV,
+  ensureNodeImageInSandbox,
+  hostEngineBesides,
+  loadImagesIntoSandbox,
+  startSandbox,
+  type LoadedImage,
+  type SandboxNodeImageResult,
+  type StartSandboxResult,
+} from '../../sandbox/index.js';
+
+export interface EngineStartResult extends StartSandboxResult {
+  dockerHost: string;
+  /** Absent with --no-node-image. */
+  nodeImage?: SandboxNodeImageResult;
+  /** The --image refs, loaded from the host engine. */
+  images: LoadedImage[];
+}
+
+export default class EngineStart extends LblabCommand {
+  static override summary =
+    'Start the sandbox engine: a private Docker engine in a User-Mode Linux guest with IPVS.';
+
+  static override description = `For hosts whose kernel has no IPVS. The guest runs as an ordinary process (no KVM), on a
+tap link to the host, and its dockerd listens on the guest's link address only. The first start installs
+user-mode-linux if needed and builds the guest root with mmdebstrap (~30 s); later starts boot in seconds.
+Starting a running sandbox changes nothing and prints the same DOCKER_HOST. Needs root.
+State lives in $LBLAB_STATE_DIR/sandbox (default /var/lib/lblab/sandbox).`;
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    'export $(<%= config.bin %> <%= command.id %>)   # then plain `docker ps` talks to the sandbox',
+    '<%= config.bin %> <%= command.id %> --link 198.51.100.8/30 --no-node-image --json',
+    '<%= config.bin %> <%= command.id %> --image nginx:stable',
+  ];
+
+  static override flags = {
+    link: Flags.string({
+      description: `IPv4 network of the host-guest link, host on .1, guest on .2 [default: $${LINK_CIDR_ENV} or 198.51.100.0/30]`,
+    }),
+    tap: Flags.string({ description: 'Host tap device of the link [default: lblab-sandbox]' }),
+    memory: Flags.string({
+      description: 'Guest RAM, committed on the host only as it is used [default: 1536M]',
+    }),
+    'docker-iptables': Flags.boolean({
+      description:
+        "Let the guest's dockerd manage iptables (NAT, network isolation); adds seconds to every start",
+    }),
+    'node-image': Flags.boolean({
+      description:
+        "Build lblab's node image (on the host engine when one answers) and load it into the sandbox",
+      default: true,
+      allowNo: true,
+    }),
+    image: Flags.string({
+      description: 'Also load this image from the host engine (repeatable)',
+      multiple: true,
+    }),
+    timeout: Flags.integer({
+      description: "Seconds to wait for the guest's dockerd to answer",
+      default: 60,
+      min: 1,
+    }),
+  };
+
+  async run(): Promise<EngineStartResult> {
+    const { flags } = await this.parse(EngineStart);
+    const progress = (line: string): void => this.progress(line);
+    const started = await startSandbox({
+      linkCidr: flags.link,
+      tap: flags.tap,
+      memory: flags.memory,
+      dockerIptables: flags['docker-iptables'],
+      readyTimeoutMs: flags.timeout * 1000,
+      onProgress: progress,
+    });
+    const { dockerHost } = started.endpoint;
+    const guestDocker = dockerClientFor(dockerHost);
+    const hostDocker = await hostEngineBesides(dockerHost);
+
+    const nodeImage = flags['node-image']
+      ? await ensureNodeImageInSandbox(guestDocker, { hostDocker, onProgress: progress })
+      : undefined;
+    const extraRefs = flags.image ?? [];
+    if (extraRefs.length > 0 && hostDocker === undefined) {
+      throw new Error('--image needs a host engine to load from, and none answers (see DOCKER_HOST)');
+    }
+    const images =
+      hostDocker === undefined
+        ? []
+        : await loadImagesIntoSandbox(hostDocker, guestDocker, extraRefs, { onProgress: progress });
+
+    this.log(`DOCKER_HOST=${dockerHost}`);
+    return { ...started, dockerHost, nodeImage, images };
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Images for the sandbox: the guest has no registry and no route out, so images come from the host
+ * engine (`docker save` there, `docker load` in the guest, streamed over the tap link at ~23 MB/s).
+ */
+import { PassThrough } from 'node:stream';
+import type Dockerode from 'dockerode';
+import { ensureNodeImage, type EnsureNodeImageResult } from '../images/node-image.js';
+import { followDockerStream } from '../images/docker-progress.js';
+import { dockerClientFor, hostDockerEndpoint } from '../runtime/engine.js';
+
+export interface LoadedImage {
+  ref: string;
+  /** False when the guest already had this very image (same image ID) and nothing was sent. */
+  loaded: boolean;
+  megabytes: number;
+  seconds: number;
+}
+
+export interface SandboxNodeImageResult extends EnsureNodeImageResult {
+  /** Where it was built: on the host engine and then loaded, or inside the guest itself. */
+  builtOn: 'host' | 'sandbox';
+}
+
+const HOST_PING_TIMEOUT_MS = 3_000;
+
+/**
+ * Copies each ref from the host engine into the guest, one at a time (the guest has one CPU).
+ * A ref the guest already has with the host's image ID, or has while the host does not, is skipped.
+ */
+export async function loadImagesIntoSandbox(
+  hostDocker: Dockerode,
+  guestDocker: Dockerode,
+  refs: readonly string[],
+  options: { onProgress?: (line: string) => void } = {},
+): Promise<LoadedImage[]> {
+  const progress = options.onProgress ?? (() => {});
+  const results: LoadedImage[] = [];
+  for (const ref of new Set(refs)) {
+    const startedAt = performance.now();
+    const [hostId, guestId] = await Promise.all([imageId(hostDocker, ref), imageId(guestDocker, ref)]);
+    if (guestId !== undefined && (hostId === undefined || hostId === guestId)) {
+      results.push({ ref, loaded: false, megabytes: 0, seconds: 0 });
+      continue;
+    }
+    if (hostId === undefined) {
+      throw new Error(
+        `image ${ref} is neither in the sandbox nor on the host engine; build or pull it on the host first`,
+      );
+    }
+    progress(`Loading ${ref} into the sandbox`);
+    let bytes = 0;
+    const counted = new PassThrough();
+    counted.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    const saved = await hostDocker.getImage(ref).get();
+    saved.on('error', (error) => counted.destroy(error));
+    saved.pipe(counted);
+    const response = await guestDocker.loadImage(counted, { quiet: true });
+    await followDockerStream(guestDocker, response, `docker load of ${ref} into the sandbox`, () => {});
+    if ((await imageId(guestDocker, ref)) !== hostId) {
+      throw new Error(`docker load of ${ref} into the sandbox finished, but the sandbox does not have it`);
+    }
+    const loaded = {
+      ref,
+      loaded: true,
+      megabytes: Math.round(bytes / 2 ** 20),
+      seconds: Math.round((performance.now() - startedAt) / 100) / 10,
+    };
+    progress(`Loaded ${ref} (${loaded.megabytes} MB in ${loaded.seconds} s)`);
+    results.push(loaded);
+  }
+  return results;
+}
+
+/**
+ * The host engine to take images from, when one answers and is not the sandbox itself (DOCKER_HOST
+ * may already point at the sandbox).
+ */
+export async function hostEngineBesides(sandboxDockerHost: string): Promise<Dockerode | undefined> {
+  const endpoint = hostDockerEndpoint();
+  if (endpoint === sandboxDockerHost) return undefined;
+  const docker = dockerClientFor(endpoint);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>(
+    (resolve) => (timer = setTimeout(() => resolve(false), HOST_PING_TIMEOUT_MS)),
+  );
+  try {
+    const answered = await Promise.race([
+      docker.ping().then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
+    return answered ? docker : undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Makes sure lblab's node image is in the sandbox: built on the host engine (fast, and it can reach
+ * a registry or the Debian mirrors) and loaded, or, with no host engine, built inside the guest.
+ */
+export async function ensureNodeImageInSandbox(
+  guestDocker: Dockerode,
+  options: { hostDocker?: Dockerode; onProgress?: (line: string) => void } = {},
+): Promise<SandboxNodeImageResult> {
+  const startedAt = performance.now();
+  if (options.hostDocker === undefined) {
+    return {
+      ...(await ensureNodeImage(guestDocker, { onProgress: options.onProgress })),
+      builtOn: 'sandbox',
+    };
+  }
+  const image = await ensureNodeImage(options.hostDocker, { onProgress: options.onProgress });
+  await loadImagesIntoSandbox(options.hostDocker, guestDocker, [image.ref], {
+    onProgress: options.onProgress,
+  });
+  return { ...image, builtOn: 'host', seconds: Math.round((performance.now() - startedAt) / 100) / 10 };
+}
+
+async function imageId(docker: Dockerode, ref: string): Promise<string | undefined> {
+  try {
+    return (await docker.getImage(ref).inspect()).Id;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}
