@@ -88,6 +88,10 @@ describe.skipIf(!prerequisites.ok)('sandbox engine: Docker with IPVS in a UML gu
   it('loads images from the host engine once, then skips them', async ({ skip }) => {
     if (host === undefined) skip('no host engine answers');
     const hostDocker = host as Dockerode;
+    await guest
+      .getImage(PROBE_IMAGE)
+      .remove({ force: true })
+      .catch(() => undefined);
     await importProbeImage(hostDocker, paths.rootDir);
     const first = await loadImagesIntoSandbox(hostDocker, guest, [PROBE_IMAGE]);
     expect(first).toMatchObject([{ ref: PROBE_IMAGE, loaded: true }]);
@@ -123,6 +127,18 @@ describe.skipIf(!prerequisites.ok)('sandbox engine: Docker with IPVS in a UML gu
     expect(result.exitCode).toBe(0);
     expect(result.output).toMatch(/TCP {2}10\.9\.9\.9:80 rr/);
   }, 300_000);
+
+  it('replaces a guest that died behind its back, cleaning up its pid file and tap', async () => {
+    const killed = started.endpoint.pid;
+    process.kill(-killed, 'SIGKILL');
+    await expect.poll(() => findSandboxProcesses(paths.rootDir), { timeout: 10_000 }).toEqual([]);
+    expect(await sandboxStatus({ stateDir })).toMatchObject({ running: false, stale: true });
+
+    started = await startSandbox(sandboxOptions);
+    expect(started.alreadyRunning).toBe(false);
+    expect(started.endpoint.pid).not.toBe(killed);
+    expect(await sandboxStatus({ stateDir })).toMatchObject({ running: true, answering: true, stale: false });
+  }, 120_000);
 
   it('stops cleanly and leaves no process, tap or running state behind', async () => {
     const { pid } = started.endpoint;
