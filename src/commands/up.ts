@@ -1,7 +1,12 @@
 import { Args, Flags } from '@oclif/core';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { abortOnSignals } from '../cli/signals.js';
-import { upLab, type UpResult } from '../lab/lab.js';
+import { describeVerifyProgress, writeJunit } from '../cli/verify-output.js';
+import { upLab, verifyLab, type UpResult } from '../lab/lab.js';
+import { renderHumanReport, type VerifyReport } from '../verify/report.js';
+
+/** `up --json` output: the lab, and with --verify the experiment's report. */
+export type UpCommandResult = UpResult & { verify?: VerifyReport };
 
 export default class Up extends LblabCommand {
   static override summary = 'Build missing images, create the lab, configure it and wait until it is ready.';
@@ -10,7 +15,9 @@ export default class Up extends LblabCommand {
     'Running it again on an unchanged lab that is up does nothing.';
   static override examples = [
     '<%= config.bin %> up topologies/ecmp-lvs-dr.yml',
+    '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --verify --junit reports/verify.xml',
     '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --timings',
+    '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --name copy2 --isolate',
     '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --name lab2 --engine docker --json',
   ];
   static override args = { file: Args.string({ description: 'topology file', required: true }) };
@@ -25,9 +32,13 @@ export default class Up extends LblabCommand {
         'lblab, not Docker, assigns the lab addresses, so copies of a lab can share subnets (use with --name)',
     }),
     timings: Flags.boolean({ description: 'print how long each stage took' }),
+    verify: Flags.boolean({
+      description: "then run the topology's verify: steps (exit 1 if an expectation fails)",
+    }),
+    junit: Flags.string({ description: 'with --verify: also write the result as JUnit XML to this file' }),
   };
 
-  async run(): Promise<UpResult> {
+  async run(): Promise<UpCommandResult> {
     const { args, flags } = await this.parse(Up);
     const engine = await this.engine(flags.engine);
     const interrupt = abortOnSignals(() =>
@@ -46,7 +57,7 @@ export default class Up extends LblabCommand {
     } finally {
       interrupt.dispose();
     }
-    for (const warning of result.warnings) this.warn(warning);
+    for (const warning of result.warnings) this.progress(`warning: ${warning}`);
     const planes = Object.entries(result.dataPlanes)
       .map(([node, plane]) => `${node}=${plane}`)
       .join(', ');
@@ -55,10 +66,24 @@ export default class Up extends LblabCommand {
         ? `lab ${result.lab} is already up and unchanged; nothing to do`
         : `lab ${result.lab} is up on ${result.engine} (${result.plan.nodes.length} nodes${planes ? `; directors: ${planes}` : ''}) in ${(result.timings.totalMs / 1000).toFixed(1)} s`,
     );
+    let verify: VerifyReport | undefined;
+    if (flags.verify) {
+      verify = await verifyLab(engine, args.file, {
+        labName: flags.name,
+        onProgress: (event) => {
+          const line = describeVerifyProgress(event);
+          if (line) this.progress(line);
+        },
+      });
+      await writeJunit(flags.junit, verify);
+      if (!this.jsonEnabled()) this.log(`\n${renderHumanReport(verify)}`);
+      if (!verify.ok) process.exitCode = 1;
+    }
     if (flags.timings) {
-      for (const [stage, ms] of Object.entries(result.timings))
+      const stages = { ...result.timings, ...(verify ? { verifyMs: verify.durationMs } : {}) };
+      for (const [stage, ms] of Object.entries(stages))
         this.log(`  ${stage.padEnd(14)} ${(ms / 1000).toFixed(2)} s`);
     }
-    return result;
+    return { ...result, ...(verify ? { verify } : {}) };
   }
 }

@@ -1,0 +1,15 @@
+/** Shared by `verify` and `up --verify`: progress lines, the human report and the JUnit file. */
+import { writeFile } from 'node:fs/promises';
+import type { VerifyReport } from '../verify/report.js';
+import { renderJunit } from '../verify/report.js';
+import type { VerifyProgressEvent } from '../verify/runner.js';
+
+export function describeVerifyProgress(event: VerifyProgressEvent): string | undefined {
+  if (event.type === 'step-start') return undefined;
+  const { result } = event;
+  return `verify [${event.index + 1}/${event.total}] ${result.verdict.toUpperCase()} ${result.name} (${result.node}): ${result.summary}`;
+}
+
+export async function writeJunit(path: string | undefined, report: VerifyReport): Promise<void> {
+  if (path) await writeFile(path, renderJunit(report));
+}

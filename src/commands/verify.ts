@@ -1,0 +1,41 @@
+import { Args, Flags } from '@oclif/core';
+import { engineFlag, LblabCommand } from '../cli/base-command.js';
+import { describeVerifyProgress, writeJunit } from '../cli/verify-output.js';
+import { verifyLab } from '../lab/lab.js';
+import { renderHumanReport, type VerifyReport } from '../verify/report.js';
+
+export default class Verify extends LblabCommand {
+  static override summary =
+    "Run the experiment declared in the topology's verify: steps against the running lab.";
+  static override description =
+    'Steps run in order (sysctl, addresses, http-tally, wait, exec, show); the exit code is 0 only when every expectation held.';
+  static override examples = [
+    '<%= config.bin %> verify topologies/ecmp-lvs-dr.yml',
+    '<%= config.bin %> verify topologies/ecmp-lvs-dr.yml --junit reports/verify.xml',
+    '<%= config.bin %> verify topologies/ecmp-lvs-dr.yml --json',
+  ];
+  static override args = { file: Args.string({ description: 'topology file', required: true }) };
+  static override flags = {
+    engine: engineFlag,
+    name: Flags.string({ description: "lab name (default: the file's name:)" }),
+    junit: Flags.string({
+      description: 'also write the result as JUnit XML to this file (one testcase per step)',
+    }),
+  };
+
+  async run(): Promise<VerifyReport> {
+    const { args, flags } = await this.parse(Verify);
+    const engine = await this.engine(flags.engine);
+    const report = await verifyLab(engine, args.file, {
+      labName: flags.name,
+      onProgress: (event) => {
+        const line = describeVerifyProgress(event);
+        if (line) this.progress(line);
+      },
+    });
+    await writeJunit(flags.junit, report);
+    if (!this.jsonEnabled()) this.log(renderHumanReport(report));
+    if (!report.ok) process.exitCode = 1;
+    return report;
+  }
+}
