@@ -24,11 +24,11 @@ export default class EngineStart extends LblabCommand {
   static override summary =
     'Start the sandbox engine: a private Docker engine in a User-Mode Linux guest with IPVS.';
 
-  static override description = `For hosts whose kernel has no IPVS. The guest runs as an ordinary process (no KVM), on a
-tap link to the host, and its dockerd listens on the guest's link address only. The first start installs
-user-mode-linux if needed and builds the guest root with mmdebstrap (~30 s); later starts boot in seconds.
-Starting a running sandbox changes nothing and prints the same DOCKER_HOST. Needs root.
-State lives in $LBLAB_STATE_DIR/sandbox (default /var/lib/lblab/sandbox).`;
+  static override description = [
+    "For hosts whose kernel has no IPVS. The guest runs as an ordinary process (no KVM) on a tap link to the host, and its dockerd listens on the guest's link address only.",
+    'The first start installs user-mode-linux if needed and builds the guest root with mmdebstrap (~30 s); later starts boot in seconds. Starting a running sandbox changes nothing and prints the same DOCKER_HOST. Needs root.',
+    'State lives in $LBLAB_STATE_DIR/sandbox (default /var/lib/lblab/sandbox).',
+  ].join('\n\n');
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',

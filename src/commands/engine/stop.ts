@@ -7,9 +7,10 @@ export type EngineStopResult = StopSandboxResult;
 export default class EngineStop extends LblabCommand {
   static override summary = 'Stop the sandbox engine: halt the UML guest cleanly and remove its tap device.';
 
-  static override description = `The guest stops its containers, unmounts its Docker disk and powers off; a guest that does
-not halt within --timeout seconds is killed. Containers and images in the sandbox are kept for the next start.
-Stopping a sandbox that is not running only cleans up what a dead one left behind.`;
+  static override description = [
+    'The guest stops its containers, unmounts its Docker disk and powers off; a guest that does not halt within --timeout seconds is killed. Containers and images in the sandbox are kept for the next start.',
+    'Stopping a sandbox that is not running only cleans up what a dead one left behind.',
+  ].join('\n\n');
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
