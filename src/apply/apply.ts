@@ -172,17 +172,16 @@ async function inParallel<T>(
   if (failures.length === 0) return;
   const [first] = failures;
   const error = first?.error;
-  if (failures.length > 1 && error instanceof Error) {
-    const others = failures.slice(1).map((failure) => (failure.error as Error).message);
-    error.message += `\n  and ${others.length} more: ${others.join('\n  ')}`;
-  }
+  const others = failures.slice(1).map((failure) => (failure.error as Error).message);
+  const more = others.length > 0 ? `\n  and ${others.length} more: ${others.join('\n  ')}` : '';
   if (error instanceof ReadinessTimeout) {
-    throw new LabError('readiness', error.message, {
+    throw new LabError('readiness', ReadinessTimeout.detail(error.check, error.lastSeen) + more, {
       node: error.check.node,
       cause: error,
       hint: readinessHint(error),
     });
   }
+  if (error instanceof Error) error.message += more;
   throw error;
 }
 

@@ -27,10 +27,13 @@ export class ReadinessTimeout extends Error {
     readonly check: ReadinessCheck,
     readonly lastSeen: string,
   ) {
-    super(
-      `${check.node}: ${describeCheck(check)} not reached after ${check.timeoutMs / 1000} s (last seen: ${lastSeen})`,
-    );
+    super(`${check.node}: ${ReadinessTimeout.detail(check, lastSeen)}`);
     this.name = 'ReadinessTimeout';
+  }
+
+  /** The message without the node name, for errors that already carry it. */
+  static detail(check: ReadinessCheck, lastSeen: string): string {
+    return `${describeCheck(check)} not reached after ${check.timeoutMs / 1000} s (last seen: ${lastSeen})`;
   }
 }
 

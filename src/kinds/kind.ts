@@ -45,7 +45,16 @@ export interface NodeKind {
   build(context: KindContext): KindOutput;
 }
 
-export const COMMON_NODE_KEYS = ['kind', 'image', 'networks', 'env', 'sysctls', 'binds', 'exec'] as const;
+export const COMMON_NODE_KEYS = [
+  'kind',
+  'image',
+  'networks',
+  'env',
+  'sysctls',
+  'binds',
+  'exec',
+  'ready',
+] as const;
 
 export const BASE_CAPABILITIES: Readonly<Record<string, string>> = {
   NET_ADMIN: 'addresses, routes, sysctl-free network setup (ip addr/route), nft and ipvsadm',

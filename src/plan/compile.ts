@@ -10,6 +10,7 @@ import type { TopologyConfig } from '../topology/types.js';
 import { intToIp, parseCidr } from '../util/ipv4.js';
 import { shellQuote } from '../util/shell.js';
 import { LBLAB_VERSION } from '../version.js';
+import { parseDuration, parseWaitCheck, VERIFY_DEFAULTS } from '../verify/steps.js';
 import type { PlannedInterface, PlannedNetwork, PlannedNode, Plan } from './plan.js';
 
 export const LABEL = {
@@ -136,7 +137,15 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       files: output.files,
       setupScript: renderSetupScript(steps),
       setup: steps,
-      readiness: output.readiness,
+      readiness: [
+        ...output.readiness,
+        ...(node.ready ?? []).map((condition) =>
+          parseWaitCheck(
+            { ...condition, node: name },
+            parseDuration(condition.timeout ?? VERIFY_DEFAULTS.waitTimeoutMs),
+          ),
+        ),
+      ],
       ...(output.dataPlane ? { dataPlane: output.dataPlane } : {}),
     };
   });

@@ -81,6 +81,7 @@ async function readBounded(file: string): Promise<Uint8Array> {
 
 export function parseTopologyText(file: string, bytes: Uint8Array): LoadedTopology {
   const text = decodeUtf8(file, bytes);
+  rejectControlCharacters(file, text);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const position = (offset: number): SourceLocation => {
@@ -144,7 +145,7 @@ function yamlIssue(doc: Document, problem: YAMLError): TopologyIssue & { offset:
       const key = keyAt(doc, offset);
       return {
         ...at,
-        message: `YAML: duplicate key${key === undefined ? '' : ` "${key}"`} in one mapping`,
+        message: `YAML: duplicate key${key === undefined ? '' : ` ${JSON.stringify(key)}`} in one mapping`,
         fix: 'each key may appear once in a mapping; rename or merge the two entries',
       };
     }
@@ -185,14 +186,30 @@ function keyAt(doc: Document, offset: number): string | undefined {
   return found;
 }
 
+/** JSON's types, which is all a topology holds; `!!timestamp`, `!!set`, `!!binary` are not. */
+const PLAIN_TAGS = new Set(
+  ['map', 'seq', 'str', 'int', 'float', 'bool', 'null'].map((t) => `tag:yaml.org,2002:${t}`),
+);
+
 /**
  * What would make toJS() lie or loop: keys that are lists or mappings (stringified into "[ a, b ]"),
- * aliases to anchors that do not exist yet, and aliases inside the node they name (a cycle, which
- * no later step can print or walk).
+ * aliases to anchors that do not exist yet, aliases inside the node they name (a cycle, which no
+ * later step can print or walk), and tags that turn text into a Date, Set or bytes (which pass a
+ * schema's `type: object` while meaning nothing).
  */
 function structuralIssues(doc: Document): (TopologyIssue & { offset?: number })[] {
   const issues: (TopologyIssue & { offset?: number })[] = [];
   visit(doc, {
+    Node(_, node) {
+      if (!isAlias(node) && node.tag !== undefined && !PLAIN_TAGS.has(node.tag)) {
+        issues.push({
+          path: [],
+          offset: node.range?.[0],
+          message: `YAML: tag ${JSON.stringify(node.tag.replace('tag:yaml.org,2002:', '!!'))} is not allowed in a topology`,
+          fix: 'remove the tag; write plain text, numbers, lists and mappings',
+        });
+      }
+    },
     Pair(_, pair) {
       if (isCollection(pair.key) || isAlias(pair.key)) {
         issues.push({
@@ -281,6 +298,29 @@ function locateInDocument(
     node = next;
   }
   return offset === undefined ? { line: 1, col: 1 } : position(offset);
+}
+
+/**
+ * C0 and C1 controls other than tab and line breaks: YAML forbids them in a stream, yet the parser
+ * lets some through into values, from where they would reach a terminal (escape sequences) or a
+ * config file. Escaped ones ("\e" in double quotes) are caught by the schema's patterns instead.
+ */
+const RAW_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f]/;
+
+function rejectControlCharacters(file: string, text: string): void {
+  const match = RAW_CONTROL.exec(text);
+  if (!match) return;
+  const before = text.slice(0, match.index);
+  const code = (match[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+  throw new TopologyError(file, [
+    {
+      path: [],
+      line: before.split('\n').length,
+      col: before.length - before.lastIndexOf('\n'),
+      message: `the file holds a control character (U+${code})`,
+      fix: 'delete it; a topology may hold tabs and line breaks but no other control characters',
+    },
+  ]);
 }
 
 function decodeUtf8(file: string, bytes: Uint8Array): string {

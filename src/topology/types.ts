@@ -1,3 +1,5 @@
+import type { WaitCondition } from '../verify/steps.js';
+
 /** The topology file's shape after schema validation (see schema/topology.schema.json). */
 
 export type OspfTimers = 'article' | 'fast';
@@ -45,6 +47,7 @@ export interface NodeConfig {
   engine?: 'auto' | 'ipvs' | 'nftables';
   services?: ServiceConfig[];
   http?: { port?: number; identity?: string };
+  ready?: WaitCondition[];
 }
 
 export interface NetworkConfig {

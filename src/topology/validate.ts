@@ -110,7 +110,7 @@ function schemaIssue(error: ErrorObject): TopologyIssue | undefined {
       return {
         path: [...path, key],
         atKey: true,
-        message: `unknown key "${clip(key)}"`,
+        message: `unknown key ${show(key)}`,
         fix: didYouMean(key, allowed),
       };
     }
@@ -135,7 +135,7 @@ function schemaIssue(error: ErrorObject): TopologyIssue | undefined {
       return {
         path: propertyName ? [...path, propertyName] : path,
         atKey: propertyName !== undefined,
-        message: `${propertyName ? 'name ' : ''}"${clip(String(target))}" is not valid`,
+        message: `${propertyName ? 'name ' : ''}${show(String(target))} is not valid`,
         fix: what,
       };
     }
@@ -225,11 +225,14 @@ function describeSchema(schema: AnySchemaObject): string {
   return 'another shape';
 }
 
-/** A value for a message: JSON, cut short so a hostile 200 KB string does not become the message. */
+/**
+ * A value for a message: JSON, so control characters (a terminal escape sequence in a YAML string)
+ * print escaped, and cut short so a hostile 200 KB string does not become the message.
+ */
 function show(value: unknown): string {
   let text: string;
   try {
-    text = typeof value === 'string' ? `"${value}"` : (JSON.stringify(value) ?? String(value));
+    text = JSON.stringify(value) ?? String(value);
   } catch {
     text = String(value);
   }
@@ -326,7 +329,7 @@ export function semanticIssues(config: TopologyConfig): TopologyIssue[] {
     if (!kind) {
       issues.push({
         path: [...at, 'kind'],
-        message: `kind "${node.kind}" is not supported`,
+        message: `kind ${show(node.kind)} is not supported`,
         fix: `supported kinds are: ${kindNames().join(', ')}`,
       });
       continue;
@@ -370,6 +373,15 @@ export function semanticIssues(config: TopologyConfig): TopologyIssue[] {
       }
     }
     issues.push(...bindIssues(at, node.binds ?? []));
+    (node.ready ?? []).forEach((condition, index) => {
+      if (condition.node !== undefined && condition.node !== name) {
+        issues.push({
+          path: [...at, 'ready', index, 'node'],
+          message: `a ready condition of node "${name}" names node "${condition.node}"`,
+          fix: `remove \`node:\` (ready conditions run on ${name}), or move it to ${condition.node}'s ready list`,
+        });
+      }
+    });
     issues.push(...kind.check(name, node, config));
   }
 

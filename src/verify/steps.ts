@@ -159,6 +159,18 @@ export function formatDistinct(distinct: DistinctExpectation): string {
   return distinct.op === '=' ? String(distinct.count) : `${distinct.op}${distinct.count}`;
 }
 
+/** A `wait` condition as written (also a node's `ready:` item, where `node` is implied). */
+export interface WaitCondition {
+  node?: string;
+  timeout?: string;
+  route?: string;
+  nexthops?: number;
+  'ospf-full'?: number;
+  tcp?: string;
+  http?: string;
+  status?: number;
+}
+
 /** The YAML shape, as schema/verify.schema.json admits it. */
 interface RawStep {
   name?: string;
@@ -179,17 +191,9 @@ interface RawStep {
       'per-source-stable'?: boolean;
     };
   };
-  wait?: {
-    node: string;
-    timeout?: string;
-    route?: string;
-    nexthops?: number;
-    'ospf-full'?: number;
-    tcp?: string;
-    http?: string;
-    status?: number;
-  };
+  wait?: WaitCondition & { node: string };
   exec?: { node: string; cmd: string; 'exit-code'?: number; match?: string; timeout?: string };
+
   show?: { node: string; cmd?: string; what?: ShowPreset; timeout?: string };
 }
 
@@ -282,7 +286,7 @@ function parseStepBody(raw: RawStep, index: number): VerifyStep {
   throw new TypeError(`verify[${index}]: expected one of ${STEP_TYPES.join(', ')}`);
 }
 
-function parseWaitCheck(wait: NonNullable<RawStep['wait']>, timeoutMs: number): ReadinessCheck {
+export function parseWaitCheck(wait: WaitCondition & { node: string }, timeoutMs: number): ReadinessCheck {
   const node = wait.node;
   if (wait.route !== undefined) {
     return {
