@@ -4,7 +4,8 @@
  */
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { InterruptedError, LabError } from '../apply/errors.js';
-import { selectEngine } from '../runtime/select-engine.js';
+import { labStatus } from '../lab/lab.js';
+import { engineForUp, enginesInUse } from '../runtime/select-engine.js';
 import type { Engine, EngineChoice } from '../runtime/engine.js';
 import { TopologyError } from '../topology/issue.js';
 import { enableVerbose } from '../util/log.js';
@@ -31,10 +32,29 @@ export abstract class LblabCommand extends Command {
     if (this.argv.includes('--verbose')) enableVerbose();
   }
 
-  protected async engine(choice: string): Promise<Engine> {
-    const engine = await selectEngine(choice as EngineChoice, (line) => this.progress(line));
-    this.progress(`engine: ${engine.name} (${engine.reason})`);
+  /** The engine `up` uses: where the lab already runs, else the one `--engine` selects (maybe starting it). */
+  protected async engineForUp(choice: string, lab: string): Promise<Engine> {
+    const existing =
+      choice === 'auto' ? await this.engineWithLab(choice, lab).catch(() => undefined) : undefined;
+    const engine = existing ?? (await engineForUp(choice as EngineChoice, (line) => this.progress(line)));
+    this.progress(`engine: ${engine.name} (${existing ? `lab ${lab} already runs there` : engine.reason})`);
     return engine;
+  }
+
+  /** Engines that exist now (host, and the sandbox if running); never starts one. */
+  protected async engines(choice: string): Promise<Engine[]> {
+    return enginesInUse(choice as EngineChoice);
+  }
+
+  /** The engine a running lab is on, or an error that says where lblab looked. */
+  protected async engineWithLab(choice: string, lab: string): Promise<Engine> {
+    const engines = await this.engines(choice);
+    for (const engine of engines) {
+      if ((await labStatus(engine, lab)).length > 0) return engine;
+    }
+    throw new LabError('preflight', `lab ${lab} is not up on ${engines.map((e) => e.name).join(' or ')}`, {
+      hint: 'start it with `lblab up FILE`, or pick the engine with --engine',
+    });
   }
 
   /** Progress for humans goes to stderr, so stdout stays the result (and clean JSON with --json). */

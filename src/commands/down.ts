@@ -5,6 +5,8 @@ import { labNameFor } from '../cli/lab-name.js';
 
 export interface DownResult {
   lab: string | null;
+  /** The engines that were looked at. */
+  engines: string[];
   containers: string[];
   networks: string[];
 }
@@ -24,14 +26,22 @@ export default class Down extends LblabCommand {
     name: Flags.string({
       description: 'lab name, when the topology file is gone or the lab ran under --name',
     }),
-    all: Flags.boolean({ description: 'remove every lblab lab on this engine', exclusive: ['name'] }),
+    all: Flags.boolean({
+      description: 'remove every lblab lab (on the host engine and, if running, the sandbox)',
+      exclusive: ['name'],
+    }),
   };
 
   async run(): Promise<DownResult> {
     const { args, flags } = await this.parse(Down);
     const lab = flags.all ? undefined : await labNameFor(args.file, flags.name);
-    const engine = await this.engine(flags.engine);
-    const removed = await downLab(engine, lab);
+    const removed: Omit<DownResult, 'lab'> = { engines: [], containers: [], networks: [] };
+    for (const engine of await this.engines(flags.engine)) {
+      const fromEngine = await downLab(engine, lab);
+      removed.engines.push(engine.name);
+      removed.containers.push(...fromEngine.containers);
+      removed.networks.push(...fromEngine.networks);
+    }
     const what = lab ? `lab ${lab}` : 'all lblab labs';
     this.log(
       removed.containers.length + removed.networks.length === 0

@@ -24,7 +24,7 @@ export default class Exec extends LblabCommand {
     const [file, node, ...command] = flags.name ? ['', ...words] : words;
     if (!node || command.length === 0) this.error('usage: lblab exec FILE NODE -- CMD...', { exit: 2 });
     const lab = await labNameFor(file || undefined, flags.name);
-    const engine = await this.engine(flags.engine);
+    const engine = await this.engineWithLab(flags.engine, lab);
     const target = (await labStatus(engine, lab)).find((status) => status.node === node);
     if (!target)
       this.error(

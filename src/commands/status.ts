@@ -3,10 +3,12 @@ import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
 import { labStatus, type NodeStatus } from '../lab/lab.js';
 
+export type EngineNodeStatus = NodeStatus & { engine: string };
+
 export interface StatusResult {
-  engine: string;
-  engineReason: string;
-  nodes: NodeStatus[];
+  /** The engines that were looked at, and why each is there. */
+  engines: { name: string; reason: string }[];
+  nodes: EngineNodeStatus[];
 }
 
 export default class Status extends LblabCommand {
@@ -29,12 +31,16 @@ export default class Status extends LblabCommand {
     const { args, flags } = await this.parse(Status);
     const lab =
       flags.all || (!args.file && !flags.name) ? undefined : await labNameFor(args.file, flags.name);
-    const engine = await this.engine(flags.engine);
-    const nodes = await labStatus(engine, lab);
+    const engines = await this.engines(flags.engine);
+    const nodes: EngineNodeStatus[] = [];
+    for (const engine of engines) {
+      nodes.push(...(await labStatus(engine, lab)).map((node) => ({ ...node, engine: engine.name })));
+    }
     const rows = [
-      ['LAB', 'NODE', 'KIND', 'DATA PLANE', 'STATE', 'IPV4', 'IMAGE'],
+      ['LAB', 'ENGINE', 'NODE', 'KIND', 'DATA PLANE', 'STATE', 'IPV4', 'IMAGE'],
       ...nodes.map((n) => [
         n.lab,
+        n.engine,
         n.node,
         n.kind,
         n.dataPlane ?? '',
@@ -43,10 +49,11 @@ export default class Status extends LblabCommand {
         n.image,
       ]),
     ];
+    const where = engines.map((engine) => engine.name).join(' or ');
     if (nodes.length === 0)
-      this.log(lab ? `lab ${lab} is not up on ${engine.name}` : `no lblab lab is up on ${engine.name}`);
+      this.log(lab ? `lab ${lab} is not up on ${where}` : `no lblab lab is up on ${where}`);
     else this.log(formatTable(rows));
-    return { engine: engine.name, engineReason: engine.reason, nodes };
+    return { engines: engines.map(({ name, reason }) => ({ name, reason })), nodes };
   }
 }
 

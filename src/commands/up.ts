@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
+import { labNameFor } from '../cli/lab-name.js';
 import { abortOnSignals } from '../cli/signals.js';
 import { describeVerifyProgress, writeJunit } from '../cli/verify-output.js';
 import { upLab, verifyLab, type UpResult } from '../lab/lab.js';
@@ -40,7 +41,7 @@ export default class Up extends LblabCommand {
 
   async run(): Promise<UpCommandResult> {
     const { args, flags } = await this.parse(Up);
-    const engine = await this.engine(flags.engine);
+    const engine = await this.engineForUp(flags.engine, await labNameFor(args.file, flags.name));
     const interrupt = abortOnSignals(() =>
       this.logToStderr(`interrupted twice: leaving at once; clean up with: lblab down ${args.file}`),
     );

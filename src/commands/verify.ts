@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
+import { labNameFor } from '../cli/lab-name.js';
 import { describeVerifyProgress, writeJunit } from '../cli/verify-output.js';
 import { verifyLab } from '../lab/lab.js';
 import { renderHumanReport, type VerifyReport } from '../verify/report.js';
@@ -25,7 +26,7 @@ export default class Verify extends LblabCommand {
 
   async run(): Promise<VerifyReport> {
     const { args, flags } = await this.parse(Verify);
-    const engine = await this.engine(flags.engine);
+    const engine = await this.engineWithLab(flags.engine, await labNameFor(args.file, flags.name));
     const report = await verifyLab(engine, args.file, {
       labName: flags.name,
       onProgress: (event) => {

@@ -1,18 +1,119 @@
-/** Engine selection for up/down/status/verify: explicit, or `auto` = real IPVS whenever possible. */
+/**
+ * Engine selection. `up` with `auto` gives the user real IPVS whenever it can: the host engine if its
+ * kernel has IPVS, else the sandbox (a UML kernel with IPVS) if this host can run it, else the host
+ * engine with the nftables director and a warning. Commands that only look at or remove a lab never
+ * start anything: they consult the engines that are already there.
+ */
+import { probeIpvs } from '../apply/preflight.js';
 import { ensureNodeImage } from '../images/node-image.js';
-import { connectHostDocker, type Engine, type EngineChoice } from './engine.js';
+import {
+  canRunSandbox,
+  ensureNodeImageInSandbox,
+  hostEngineBesides,
+  sandboxStatus,
+  startSandbox,
+} from '../sandbox/index.js';
+import type { EngineFacts } from '../kinds/kind.js';
+import { DockerRuntime } from './docker-runtime.js';
+import { connectHostDocker, dockerClientFor, type Engine, type EngineChoice } from './engine.js';
 
-export async function selectEngine(
-  choice: EngineChoice,
-  onProgress: (line: string) => void,
-): Promise<Engine> {
-  void onProgress;
-  if (choice === 'sandbox') throw new Error('the sandbox engine is not wired in yet');
-  const runtime = await connectHostDocker();
+type Progress = (line: string) => void;
+
+function hostEngine(runtime: DockerRuntime, reason: string): Engine {
   return {
     name: 'docker',
     runtime,
-    reason: choice === 'docker' ? 'chosen with --engine docker' : 'host engine',
+    reason,
     prepareNodeImage: (progress) => ensureNodeImage(runtime.docker, { onProgress: progress }),
   };
+}
+
+function sandboxEngine(dockerHost: string, reason: string): Engine {
+  const runtime = new DockerRuntime(dockerClientFor(dockerHost), dockerHost);
+  return {
+    name: 'sandbox',
+    runtime,
+    reason,
+    prepareNodeImage: async (progress) =>
+      ensureNodeImageInSandbox(runtime.docker, {
+        hostDocker: await hostEngineBesides(dockerHost),
+        onProgress: progress,
+      }),
+  };
+}
+
+async function startedSandbox(reason: string, progress: Progress): Promise<Engine> {
+  const started = await startSandbox({ onProgress: progress });
+  return sandboxEngine(started.endpoint.dockerHost, reason);
+}
+
+async function tryHostDocker(): Promise<DockerRuntime | undefined> {
+  try {
+    return await connectHostDocker();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Decides where `auto` runs a lab, from what the host engine and the sandbox can do. Pure. */
+export function chooseAutoEngine(facts: {
+  hostEngine: boolean;
+  hostIpvs?: EngineFacts;
+  sandbox: { ok: boolean; reason?: string };
+}): { engine: 'docker' | 'sandbox' | 'none'; reason: string } {
+  if (facts.hostEngine && facts.hostIpvs?.ipvs)
+    return { engine: 'docker', reason: "the host engine's kernel has IPVS" };
+  const hostWhy = facts.hostEngine
+    ? `the host engine's kernel has no IPVS (${facts.hostIpvs?.ipvsReason ?? 'unknown'})`
+    : 'no host Docker engine answers';
+  if (facts.sandbox.ok) return { engine: 'sandbox', reason: `${hostWhy}; the sandbox's UML kernel has IPVS` };
+  if (facts.hostEngine) {
+    return {
+      engine: 'docker',
+      reason: `${hostWhy} and the sandbox cannot run here (${facts.sandbox.reason}): directors use the nftables stand-in`,
+    };
+  }
+  return { engine: 'none', reason: `${hostWhy} and the sandbox cannot run here (${facts.sandbox.reason})` };
+}
+
+/** The engine `up` creates a lab on (starting the sandbox if that is the choice). */
+export async function engineForUp(choice: EngineChoice, progress: Progress): Promise<Engine> {
+  if (choice === 'docker') return hostEngine(await connectHostDocker(), 'chosen with --engine docker');
+  if (choice === 'sandbox') return startedSandbox('chosen with --engine sandbox', progress);
+
+  const host = await tryHostDocker();
+  let hostIpvs: EngineFacts | undefined;
+  if (host) {
+    const image = await ensureNodeImage(host.docker, { onProgress: progress });
+    hostIpvs = await probeIpvs(host, image.ref);
+  }
+  const sandbox = hostIpvs?.ipvs ? { ok: false, reason: 'not needed' } : await canRunSandbox();
+  const choice_ = chooseAutoEngine({ hostEngine: host !== undefined, hostIpvs, sandbox });
+  if (choice_.engine === 'docker' && host) return hostEngine(host, choice_.reason);
+  if (choice_.engine === 'sandbox') return startedSandbox(choice_.reason, progress);
+  throw new Error(`no engine can run the lab: ${choice_.reason}`);
+}
+
+/** The engines that exist right now for this choice; nothing is started. */
+export async function enginesInUse(choice: EngineChoice): Promise<Engine[]> {
+  const engines: Engine[] = [];
+  if (choice !== 'sandbox') {
+    const host = choice === 'docker' ? await connectHostDocker() : await tryHostDocker();
+    if (host)
+      engines.push(hostEngine(host, choice === 'docker' ? 'chosen with --engine docker' : 'host engine'));
+  }
+  if (choice !== 'docker') {
+    const status = await sandboxStatus({ probe: true });
+    if (status.running && status.answering && status.dockerHost) {
+      engines.push(sandboxEngine(status.dockerHost, 'the sandbox is running'));
+    } else if (choice === 'sandbox') {
+      throw new Error(
+        'the sandbox engine is not running; start it with `lblab engine start` or `lblab up --engine sandbox`',
+      );
+    }
+  }
+  if (engines.length === 0) {
+    throw new Error('no engine is running: no host Docker engine answers and the sandbox is stopped');
+  }
+  return engines;
 }
