@@ -1,0 +1,117 @@
+/**
+ * The article's lab on real IPVS, the way a user gets it on a kernel without IPVS: `--engine auto`
+ * picks the sandbox (a UML guest whose kernel has ip_vs), keepalived and plain ipvsadm directors both
+ * pass the experiment, and `down` + `engine stop` leave no container, UML process or tap behind.
+ */
+import { execa } from 'execa';
+import { access } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canRunSandbox, findSandboxProcesses, sandboxPaths } from '../../src/sandbox/index.js';
+import type { VerifyReport } from '../../src/verify/report.js';
+import { lblab, lblabJson, PROJECT_ROOT, SEED_TOPOLOGY } from '../support/cli.js';
+
+const IPVSADM_TOPOLOGY = `${PROJECT_ROOT}topologies/ecmp-lvs-dr-ipvsadm.yml`;
+const paths = sandboxPaths();
+const prerequisites = await canRunSandbox();
+const hostHasIpvs = (await execa('sh', ['-c', 'test -e /proc/net/ip_vs'], { reject: false })).exitCode === 0;
+
+interface UpJson {
+  engine: string;
+  dataPlanes: Record<string, string>;
+  verify: VerifyReport;
+}
+
+async function directorStats(topology: string, node: string): Promise<string> {
+  const result = await lblab([
+    'exec',
+    topology,
+    node,
+    '--engine',
+    'sandbox',
+    '--',
+    'ipvsadm',
+    '-Ln',
+    '--stats',
+  ]);
+  expect(result.exitCode).toBe(0);
+  return String(result.stdout);
+}
+
+describe.skipIf(!prerequisites.ok)('the seed lab on real IPVS in the sandbox engine', () => {
+  // Only the sandbox's labs are touched (a failing down just means the sandbox is not running).
+  beforeAll(async () => {
+    await lblab(['down', '--all', '--engine', 'sandbox']);
+  }, 300_000);
+
+  afterAll(async () => {
+    await lblab(['down', '--all', '--engine', 'sandbox']);
+    await lblab(['engine', 'stop']);
+  }, 300_000);
+
+  it.skipIf(hostHasIpvs)(
+    'auto picks the sandbox; keepalived directors pass the experiment on IPVS',
+    async () => {
+      const { result, json } = await lblabJson<UpJson>(['up', SEED_TOPOLOGY, '--verify'], {
+        timeoutMs: 20 * 60_000,
+      });
+      expect(result.exitCode, String(result.stderr).slice(-3000)).toBe(0);
+      expect(json.engine).toBe('sandbox');
+      expect(json.dataPlanes).toEqual({ lb1: 'ipvs', lb2: 'ipvs' });
+      expect(json.verify.ok).toBe(true);
+
+      // The virtual service, its real server, and counters that moved during the experiment.
+      const stats = await directorStats(SEED_TOPOLOGY, 'lb1');
+      expect(stats).toMatch(/TCP\s+172\.16\.253\.100:8080\s+[1-9]\d*/);
+      expect(stats).toMatch(/->\s+172\.16\.253\.130:8080\s+[1-9]\d*/);
+      const keepalived = await lblab([
+        'exec',
+        SEED_TOPOLOGY,
+        'lb1',
+        '--engine',
+        'sandbox',
+        '--',
+        'pgrep',
+        '-x',
+        'keepalived',
+      ]);
+      expect(keepalived.exitCode).toBe(0);
+      expect((await lblab(['down', SEED_TOPOLOGY, '--engine', 'sandbox'])).exitCode).toBe(0);
+    },
+    20 * 60_000,
+  );
+
+  it(
+    'ipvsadm directors (engine: ipvs) pass the experiment on the sandbox',
+    async () => {
+      const { result, json } = await lblabJson<UpJson>(
+        ['up', IPVSADM_TOPOLOGY, '--verify', '--engine', 'sandbox'],
+        {
+          timeoutMs: 20 * 60_000,
+        },
+      );
+      expect(result.exitCode, String(result.stderr).slice(-3000)).toBe(0);
+      expect(json.dataPlanes).toEqual({ lb1: 'ipvs', lb2: 'ipvs' });
+      expect(json.verify.ok).toBe(true);
+      const stats = await directorStats(IPVSADM_TOPOLOGY, 'lb2');
+      expect(stats).toMatch(/->\s+172\.16\.253\.134:8080\s+[1-9]\d*/);
+    },
+    20 * 60_000,
+  );
+
+  it('down and engine stop leave no container, UML process, tap or running state behind', async () => {
+    expect((await lblab(['down', '--all', '--engine', 'sandbox'])).exitCode).toBe(0);
+    const { json: status } = await lblabJson<{ dockerHost?: string; pid?: number }>(['engine', 'status']);
+    const pid = status.pid;
+    const stop = await lblab(['engine', 'stop']);
+    expect(stop.exitCode, String(stop.stderr)).toBe(0);
+
+    expect(await findSandboxProcesses(paths.rootDir)).toEqual([]);
+    if (pid) expect((await execa('kill', ['-0', String(pid)], { reject: false })).exitCode).not.toBe(0);
+    const link = await execa('ip', ['link', 'show', 'lblab-sandbox'], { reject: false });
+    expect(link.exitCode).not.toBe(0);
+    await expect(access(paths.pidFile)).rejects.toThrow();
+    await expect(access(paths.endpointFile)).rejects.toThrow();
+    const { json: after } = await lblabJson<{ running: boolean }>(['engine', 'status']);
+    expect(after.running).toBe(false);
+  }, 300_000);
+});
