@@ -1,10 +1,11 @@
-import { Command, Flags } from '@oclif/core';
-import Dockerode from 'dockerode';
+import { Flags } from '@oclif/core';
+import { LblabCommand } from '../../cli/base-command.js';
+import { connectHostDocker } from '../../runtime/engine.js';
 import { ensureNodeImage, type EnsureNodeImageResult } from '../../images/node-image.js';
 
 export type ImagesBuildResult = EnsureNodeImageResult;
 
-export default class ImagesBuild extends Command {
+export default class ImagesBuild extends LblabCommand {
   static override summary = 'Build the lblab node image if its inputs under images/ changed.';
   static override description =
     'The image is tagged lblab/node:<hash of images/>, so this is a quick no-op when it already exists. ' +
@@ -18,8 +19,6 @@ export default class ImagesBuild extends Command {
     'DOCKER_HOST=unix:///var/run/docker.sock <%= config.bin %> <%= command.id %> --json',
   ];
 
-  static override enableJsonFlag = true;
-
   static override flags = {
     force: Flags.boolean({ description: 'Rebuild even if an image for the current inputs exists.' }),
   };
@@ -27,9 +26,10 @@ export default class ImagesBuild extends Command {
   async run(): Promise<ImagesBuildResult> {
     const { flags } = await this.parse(ImagesBuild);
     // Progress goes to stderr so stdout carries only the result.
-    const result = await ensureNodeImage(new Dockerode(), {
+    const host = await connectHostDocker();
+    const result = await ensureNodeImage(host.docker, {
       force: flags.force,
-      onProgress: (line) => this.logToStderr(line),
+      onProgress: (line) => this.progress(line),
     });
     this.log(result.built ? `Built ${result.ref}` : `${result.ref} is up to date`);
     this.log(`source: ${result.source}, ${result.seconds} s`);
