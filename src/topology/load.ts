@@ -303,15 +303,13 @@ function locateInDocument(
 /**
  * C0 and C1 controls other than tab and line breaks: YAML forbids them in a stream, yet the parser
  * lets some through into values, from where they would reach a terminal (escape sequences) or a
- * config file. Escaped ones ("\e" in double quotes) are caught by the schema's patterns instead.
+ * config file. Escaped ones ("\e" in double quotes) are deliberate; messages print them escaped.
  */
-const RAW_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u0084\u0086-\u009f]/;
-
 function rejectControlCharacters(file: string, text: string): void {
-  const match = RAW_CONTROL.exec(text);
-  if (!match) return;
-  const before = text.slice(0, match.index);
-  const code = (match[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+  const index = firstControlCharacter(text);
+  if (index === undefined) return;
+  const before = text.slice(0, index);
+  const code = text.charCodeAt(index).toString(16).toUpperCase().padStart(4, '0');
   throw new TopologyError(file, [
     {
       path: [],
@@ -321,6 +319,15 @@ function rejectControlCharacters(file: string, text: string): void {
       fix: 'delete it; a topology may hold tabs and line breaks but no other control characters',
     },
   ]);
+}
+
+function firstControlCharacter(text: string): number | undefined {
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    const allowed = code === 0x09 || code === 0x0a || code === 0x0d || code === 0x85;
+    if (!allowed && (code < 0x20 || (code >= 0x7f && code <= 0x9f))) return index;
+  }
+  return undefined;
 }
 
 function decodeUtf8(file: string, bytes: Uint8Array): string {

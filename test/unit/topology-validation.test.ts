@@ -1109,6 +1109,48 @@ const BAD_TOPOLOGIES: BadTopology[] = [
     ],
   },
   {
+    name: 'a raw control character (a terminal escape) in the file',
+    yaml: 'name: x\u001b[2Jy\n',
+    issues: [
+      {
+        path: [],
+        line: 1,
+        col: 8,
+        at: '\u001b[2J',
+        message: 'the file holds a control character (U+001B)',
+        fix: 'delete it; a topology may hold tabs and line breaks but no other control characters',
+      },
+    ],
+  },
+  {
+    name: 'an escaped control character reaches the message escaped',
+    yaml: seedWith('kind: router', 'kind: "\\e[31mrouter"'),
+    issues: [
+      {
+        path: ['topology', 'nodes', 'router', 'kind'],
+        line: 11,
+        col: 13,
+        at: '"\\e[31mrouter"',
+        message: 'kind "\\u001b[31mrouter" is not supported',
+        fix: 'supported kinds are: router, director, server, linux',
+      },
+    ],
+  },
+  {
+    name: 'a YAML tag that makes a Date',
+    yaml: 'name: x\ndescription: !!timestamp 2001-12-14\n',
+    issues: [
+      {
+        path: [],
+        line: 2,
+        col: 26,
+        at: '2001-12-14',
+        message: 'YAML: tag "!!timestamp" is not allowed in a topology',
+        fix: 'remove the tag; write plain text, numbers, lists and mappings',
+      },
+    ],
+  },
+  {
     name: 'a list used as a key',
     yaml: 'name: x\n? [a, b]\n: c\n',
     issues: [
