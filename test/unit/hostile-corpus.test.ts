@@ -21,6 +21,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -444,7 +445,8 @@ const dockerMark = path.join(scratch, 'docker-was-run');
 beforeAll(async () => {
   // Any leftover would make "no side effect" meaningless rather than false.
   expect(existsSync(FIXED_CANARY), `${FIXED_CANARY} exists before the corpus ran`).toBe(false);
-  if (!existsSync(path.join(ROOT, 'dist/commands/validate.js'))) {
+  // The CLI runs dist/: build it when it is missing or older than any source, never test stale code.
+  if (newestMtime(path.join(ROOT, 'src')) > newestMtime(path.join(ROOT, 'dist'))) {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   }
   dockerListener = createServer((socket) => {
@@ -546,6 +548,17 @@ describe('hostile corpus', () => {
     expect(existsSync(canary)).toBe(false);
   });
 });
+
+/** The latest modification time of any file under `dir` (0 when it does not exist). */
+function newestMtime(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .reduce(
+      (newest, entry) => Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs),
+      0,
+    );
+}
 
 /** Name and content hash of every file in a directory. */
 function fingerprint(dir: string): Record<string, string> {
