@@ -7,6 +7,7 @@ import type { Plan, PlannedNode } from '../plan/plan.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 import { InterruptedError, LabError, type Stage } from './errors.js';
 import { runPool } from './pool.js';
+import { checkBindSources } from './preflight.js';
 import { describeCheck, ReadinessTimeout, waitForCheck } from './readiness.js';
 import { teardownLab } from './teardown.js';
 
@@ -44,8 +45,7 @@ export async function applyPlan(
   const progress = options.onProgress ?? (() => undefined);
   const concurrency = options.concurrency ?? 4;
   const checkAbort = () => {
-    if (options.signal?.aborted)
-      throw new InterruptedError(options.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+    if (options.signal?.aborted) throw InterruptedError.from(options.signal);
   };
   const started = performance.now();
   let stageStarted = started;
@@ -56,6 +56,10 @@ export async function applyPlan(
     return ms;
   };
   const timings: ApplyTimings = { networksMs: 0, containersMs: 0, configureMs: 0, convergeMs: 0 };
+
+  // Before the first object exists: a bind source Docker cannot use as is would be created on the host
+  // (and left there) or would reach outside the lab's directory.
+  await checkBindSources(plan);
 
   try {
     for (const network of plan.networks) {
@@ -101,7 +105,8 @@ export async function applyPlan(
         const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' | ');
         throw new LabError('setup', detail || `setup exited with ${result.exitCode}`, {
           node: node.name,
-          hint: `inspect with: lblab exec <file> ${node.name} -- cat ${SETUP_SCRIPT_PATH}`,
+          // The lab is rolled back, so the node cannot be inspected; the plan shows the same script.
+          hint: `\`lblab plan <file>\` lists ${node.name}'s setup commands; \`lblab up <file> --verbose\` logs every exec`,
         });
       }
     });
@@ -118,7 +123,20 @@ export async function applyPlan(
     return timings;
   } catch (error) {
     progress({ stage: 'teardown', message: `removing everything lab ${plan.lab} created` });
-    await teardownLab(runtime, plan.lab);
+    try {
+      await teardownLab(runtime, plan.lab);
+    } catch (leftover) {
+      // Say both: why up failed, and what the rollback could not remove (say, a network that a
+      // container outside the lab was connected to; lblab never touches that container).
+      throw new LabError(
+        'teardown',
+        `rolling back after "${(error as Error).message}": ${(leftover as Error).message}`,
+        {
+          hint: `remove or disconnect what still uses the lab's objects, then run \`lblab down --name ${plan.lab}\``,
+          cause: error,
+        },
+      );
+    }
     throw error;
   }
 }
@@ -169,6 +187,8 @@ async function inParallel<T>(
   task: (item: T) => Promise<void>,
 ): Promise<void> {
   const failures = await runPool(items, limit, task, signal);
+  // Interrupted: every task that was still running failed the same way (or was skipped); say it once.
+  if (signal?.aborted) throw InterruptedError.from(signal);
   if (failures.length === 0) return;
   const [first] = failures;
   const error = first?.error;

@@ -19,14 +19,30 @@ export class LabError extends Error {
   }
 }
 
-/** Raised when SIGINT/SIGTERM stopped `up`; the exit code follows the shell convention (128 + signal). */
+/** The signals that stop `up` and roll the lab back: Ctrl-C, `kill`, and the terminal going away. */
+export const INTERRUPT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+export type InterruptSignal = (typeof INTERRUPT_SIGNALS)[number];
+
+const SIGNAL_NUMBER: Record<InterruptSignal, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
+/** Raised when a signal stopped `up`; the exit code follows the shell convention (128 + signal). */
 export class InterruptedError extends Error {
-  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
+  constructor(readonly signal: InterruptSignal) {
     super(`interrupted by ${signal}; everything this run created was removed`);
     this.name = 'InterruptedError';
   }
 
-  get exitCode(): number {
-    return this.signal === 'SIGINT' ? 130 : 143;
+  /** From an AbortSignal aborted with the signal's name as its reason (SIGINT if it is anything else). */
+  static from(abort: AbortSignal): InterruptedError {
+    const reason: unknown = abort.reason;
+    return new InterruptedError(INTERRUPT_SIGNALS.find((signal) => signal === reason) ?? 'SIGINT');
   }
+
+  get exitCode(): number {
+    return exitCodeFor(this.signal);
+  }
+}
+
+export function exitCodeFor(signal: InterruptSignal): number {
+  return 128 + SIGNAL_NUMBER[signal];
 }

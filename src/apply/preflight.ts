@@ -2,6 +2,8 @@
  * Preflight: everything `up` must know or refuse before it creates anything: does the engine's
  * kernel have IPVS, and would any name or subnet collide with objects that are not this lab's.
  */
+import { realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, sep } from 'node:path';
 import type { EngineFacts } from '../kinds/kind.js';
 import { LABEL } from '../plan/compile.js';
 import type { Plan } from '../plan/plan.js';
@@ -69,4 +71,34 @@ export async function findConflicts(runtime: ContainerRuntime, plan: Plan): Prom
     }
   }
   return conflicts;
+}
+
+/**
+ * Every bind source must exist and, with symlinks resolved, lie inside the topology file's directory.
+ * Docker would create a missing source as root on the host (a leftover after `down`), and would follow
+ * a symlink out of the lab's directory; validation only sees the path as written.
+ */
+export async function checkBindSources(plan: Plan): Promise<void> {
+  const binds = plan.nodes.flatMap((node) => node.binds.map((bind) => ({ node, bind })));
+  if (binds.length === 0) return;
+  const labDirectory = await realpath(dirname(plan.topologyFile));
+  for (const { node, bind } of binds) {
+    const source = bind.split(':')[0] ?? '';
+    let real: string;
+    try {
+      real = await realpath(source);
+    } catch (error) {
+      throw new LabError('preflight', `bind source ${source} cannot be used: ${(error as Error).message}`, {
+        node: node.name,
+        hint: 'create it (Docker would otherwise create it as root and leave it behind), or remove the bind',
+      });
+    }
+    const inside = relative(labDirectory, real);
+    if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+      throw new LabError('preflight', `bind source ${source} resolves to ${real}, outside ${labDirectory}`, {
+        node: node.name,
+        hint: "binds may only share files from the topology file's directory; copy them there instead of linking",
+      });
+    }
+  }
 }

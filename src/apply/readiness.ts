@@ -66,8 +66,7 @@ export async function pollUntil(
   const clock = options.clock ?? realClock;
   const deadline = clock.now() + options.timeoutMs;
   for (;;) {
-    if (options.signal?.aborted)
-      throw new InterruptedError(options.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+    if (options.signal?.aborted) throw InterruptedError.from(options.signal);
     const last = await probe();
     if (last.ok) return last;
     if (clock.now() >= deadline) throw options.onTimeout(last.seen);

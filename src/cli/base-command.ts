@@ -4,8 +4,6 @@
  */
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { InterruptedError, LabError } from '../apply/errors.js';
-import { labStatus } from '../lab/lab.js';
-import { engineForUp, enginesInUse } from '../runtime/select-engine.js';
 import type { Engine, EngineChoice } from '../runtime/engine.js';
 import { TopologyError } from '../topology/issue.js';
 import { enableVerbose } from '../util/log.js';
@@ -36,6 +34,7 @@ export abstract class LblabCommand extends Command {
   protected async engineForUp(choice: string, lab: string): Promise<Engine> {
     const existing =
       choice === 'auto' ? await this.engineWithLab(choice, lab).catch(() => undefined) : undefined;
+    const { engineForUp } = await import('../runtime/select-engine.js');
     const engine = existing ?? (await engineForUp(choice as EngineChoice, (line) => this.progress(line)));
     this.progress(`engine: ${engine.name} (${existing ? `lab ${lab} already runs there` : engine.reason})`);
     return engine;
@@ -43,12 +42,15 @@ export abstract class LblabCommand extends Command {
 
   /** Engines that exist now (host, and the sandbox if running); never starts one. */
   protected async engines(choice: string): Promise<Engine[]> {
+    // Loaded on demand: validate and plan never touch an engine and should start fast.
+    const { enginesInUse } = await import('../runtime/select-engine.js');
     return enginesInUse(choice as EngineChoice);
   }
 
   /** The engine a running lab is on, or an error that says where lblab looked. */
   protected async engineWithLab(choice: string, lab: string): Promise<Engine> {
     const engines = await this.engines(choice);
+    const { labStatus } = await import('../lab/lab.js');
     for (const engine of engines) {
       if ((await labStatus(engine, lab)).length > 0) return engine;
     }

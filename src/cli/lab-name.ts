@@ -1,5 +1,5 @@
 import { Errors } from '@oclif/core';
-import { openTopology } from '../lab/lab.js';
+import { openTopology } from '../topology/open.js';
 
 /** The lab a command is about: --name wins, else the topology file's `name:`. */
 export async function labNameFor(file: string | undefined, name: string | undefined): Promise<string> {

@@ -1,26 +1,26 @@
 /**
- * Ctrl-C during `up`: the first SIGINT/SIGTERM aborts (the lab is rolled back, exit 130/143);
+ * Ctrl-C during `up`: the first SIGINT/SIGTERM/SIGHUP aborts (the lab is rolled back, exit 130/143/129);
  * a second one exits at once and says how to clean up by hand.
  */
-export function abortOnSignals(onSecond: (signal: NodeJS.Signals) => void): {
+import { exitCodeFor, INTERRUPT_SIGNALS, type InterruptSignal } from '../apply/errors.js';
+
+export function abortOnSignals(onSecond: (signal: InterruptSignal) => void): {
   signal: AbortSignal;
   dispose: () => void;
 } {
   const controller = new AbortController();
-  const handler = (signal: NodeJS.Signals) => {
+  const handler = (signal: InterruptSignal) => {
     if (controller.signal.aborted) {
       onSecond(signal);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      process.exit(exitCodeFor(signal));
     }
     controller.abort(signal);
   };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+  for (const signal of INTERRUPT_SIGNALS) process.on(signal, handler);
   return {
     signal: controller.signal,
     dispose: () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
+      for (const signal of INTERRUPT_SIGNALS) process.off(signal, handler);
     },
   };
 }

@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { LblabCommand } from '../cli/base-command.js';
 import { nodeImageRef } from '../images/node-image.js';
-import { openTopology, planTopology } from '../lab/lab.js';
+import { planTopology } from '../plan/compile.js';
+import { openTopology } from '../topology/open.js';
 import type { Plan } from '../plan/plan.js';
 import { renderPlan } from '../plan/render-plan.js';
 

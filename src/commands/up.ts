@@ -1,13 +1,18 @@
 import { Args, Flags } from '@oclif/core';
+import { LabError } from '../apply/errors.js';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
 import { abortOnSignals } from '../cli/signals.js';
 import { describeVerifyProgress, writeJunit } from '../cli/verify-output.js';
 import { upLab, verifyLab, type UpResult } from '../lab/lab.js';
+import { shellQuote } from '../util/shell.js';
 import { renderHumanReport, type VerifyReport } from '../verify/report.js';
 
 /** `up --json` output: the lab, and with --verify the experiment's report. */
 export type UpCommandResult = UpResult & { verify?: VerifyReport };
+
+/** A lab name prefixes Docker object names: the schema's `identifier` rule for a file's `name:`. */
+const LAB_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
 export default class Up extends LblabCommand {
   static override summary = 'Build missing images, create the lab, configure it and wait until it is ready.';
@@ -41,9 +46,17 @@ export default class Up extends LblabCommand {
 
   async run(): Promise<UpCommandResult> {
     const { args, flags } = await this.parse(Up);
-    const engine = await this.engineForUp(flags.engine, await labNameFor(args.file, flags.name));
+    if (flags.name !== undefined && !LAB_NAME.test(flags.name)) {
+      throw new LabError('preflight', `--name ${JSON.stringify(flags.name)} is not a valid lab name`, {
+        hint: "use lowercase letters, digits and '-', starting with a letter, at most 31 characters",
+      });
+    }
+    const lab = await labNameFor(args.file, flags.name);
+    const engine = await this.engineForUp(flags.engine, lab);
+    // With --name, `down FILE` would name the file's lab, not this one.
+    const downCommand = `lblab down ${flags.name ? `--name ${lab}` : shellQuote(args.file)}`;
     const interrupt = abortOnSignals(() =>
-      this.logToStderr(`interrupted twice: leaving at once; clean up with: lblab down ${args.file}`),
+      this.logToStderr(`interrupted twice: leaving at once; clean up with: ${downCommand}`),
     );
     let result: UpResult;
     try {

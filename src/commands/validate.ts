@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { LblabCommand } from '../cli/base-command.js';
-import { openTopology } from '../lab/lab.js';
+import { openTopology } from '../topology/open.js';
 
 export interface ValidateResult {
   file: string;

@@ -160,16 +160,18 @@ function checkDirector(name: string, node: NodeConfig, topology: TopologyConfig)
         fix: 'use method: dr',
       });
     }
-    if (node.engine === 'nftables' && service['real-servers'].every((rs) => (rs.weight ?? 1) === 0)) {
+    // Weight 0 quiesces a real server in IPVS, and the nftables stand-in (which `auto` may pick) cannot
+    // even render an empty choice; a service with no weight at all forwards nothing either way.
+    if (service['real-servers'].every((rs) => (rs.weight ?? 1) === 0)) {
       issues.push({
         path: at('services', s, 'real-servers'),
-        message: 'every real server has weight 0, so the nftables data plane has nowhere to send traffic',
+        message: 'every real server has weight 0, so the service would forward no traffic',
         fix: 'give at least one real server a weight above 0',
       });
     }
     service['real-servers'].forEach((rs, r) => {
       const where = at('services', s, 'real-servers', r, 'node');
-      const target = nodes[rs.node];
+      const target = Object.hasOwn(nodes, rs.node) ? nodes[rs.node] : undefined;
       if (!target) {
         const servers = Object.keys(nodes).filter((n) => nodes[n]?.kind === 'server');
         issues.push({

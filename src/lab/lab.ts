@@ -2,42 +2,21 @@
  * The lab lifecycle the commands call: open (load + validate), plan, up, down, status. Commands stay
  * thin; everything with a side effect goes through the Engine's runtime.
  */
-import { resolve } from 'node:path';
 import { applyPlan, type ApplyTimings, type ProgressEvent } from '../apply/apply.js';
 import { LabError } from '../apply/errors.js';
 import { findConflicts, probeIpvs, requireIpvsWhereDemanded } from '../apply/preflight.js';
 import { teardownLab, type TeardownResult } from '../apply/teardown.js';
 import type { EngineFacts } from '../kinds/kind.js';
-import { compile, LABEL } from '../plan/compile.js';
+import { LABEL, planTopology } from '../plan/compile.js';
 import type { DataPlane, Plan } from '../plan/plan.js';
 import type { Engine } from '../runtime/engine.js';
 import type { ContainerInfo } from '../runtime/runtime.js';
-import { loadTopologyFile } from '../topology/load.js';
 import { waitForCheck } from '../apply/readiness.js';
 import type { VerifyReport } from '../verify/report.js';
 import { runVerification, type VerifyProgressEvent } from '../verify/runner.js';
 import { parseVerifySteps } from '../verify/steps.js';
 import type { TopologyConfig } from '../topology/types.js';
-import { validateTopology } from '../topology/validate.js';
-
-export interface OpenedTopology {
-  file: string;
-  text: string;
-  config: TopologyConfig;
-}
-
-export async function openTopology(file: string): Promise<OpenedTopology> {
-  const absolute = resolve(file);
-  const loaded = await loadTopologyFile(absolute);
-  return { file: absolute, text: loaded.text, config: validateTopology({ ...loaded, file }) };
-}
-
-export function planTopology(
-  topology: OpenedTopology,
-  options: { labName?: string; isolate?: boolean; defaultImage: string; facts: EngineFacts },
-): Plan {
-  return compile(topology.config, { file: topology.file, text: topology.text, ...options });
-}
+import { openTopology } from '../topology/open.js';
 
 /** Directors whose data plane depends on whether the engine has IPVS. */
 export function directorsWantingIpvs(config: TopologyConfig): { any: string[]; demanded: string[] } {

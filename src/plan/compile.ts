@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import type { EngineFacts, KindContext } from '../kinds/kind.js';
 import { getKind } from '../kinds/registry.js';
+import type { OpenedTopology } from '../topology/open.js';
 import type { TopologyConfig } from '../topology/types.js';
 import { intToIp, parseCidr } from '../util/ipv4.js';
 import { shellQuote } from '../util/shell.js';
@@ -38,6 +39,11 @@ export interface CompileOptions {
   /** The node image lblab builds, used by nodes that name no image of their own. */
   defaultImage: string;
   facts: EngineFacts;
+}
+
+/** compile() for an opened topology file. */
+export function planTopology(topology: OpenedTopology, options: Omit<CompileOptions, 'file' | 'text'>): Plan {
+  return compile(topology.config, { file: topology.file, text: topology.text, ...options });
 }
 
 export function compile(config: TopologyConfig, options: CompileOptions): Plan {

@@ -347,7 +347,7 @@ export function semanticIssues(config: TopologyConfig): TopologyIssue[] {
     }
     for (const [networkName, ip] of Object.entries(node.networks)) {
       const where = [...at, 'networks', networkName];
-      const network = networks[networkName];
+      const network = Object.hasOwn(networks, networkName) ? networks[networkName] : undefined;
       const subnet = subnets.get(networkName);
       if (!network || !subnet) {
         issues.push({

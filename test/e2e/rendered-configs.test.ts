@@ -6,7 +6,8 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { nodeImageRef } from '../../src/images/node-image.js';
-import { openTopology, planTopology } from '../../src/lab/lab.js';
+import { planTopology } from '../../src/plan/compile.js';
+import { openTopology } from '../../src/topology/open.js';
 import type { Plan } from '../../src/plan/plan.js';
 import { SEED_TOPOLOGY } from '../support/cli.js';
 

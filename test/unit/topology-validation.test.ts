@@ -659,18 +659,15 @@ const BAD_TOPOLOGIES: BadTopology[] = [
     ],
   },
   {
-    name: 'every weight 0 on the nftables engine',
-    yaml: seedWith('engine: auto', 'engine: nftables').replace(
-      '{ node: server1, weight: 1 }',
-      '{ node: server1, weight: 0 }',
-    ),
+    name: 'every weight 0 (on any engine)',
+    yaml: SEED.replace('{ node: server1, weight: 1 }', '{ node: server1, weight: 0 }'),
     issues: [
       {
         path: ['topology', 'nodes', 'lb1', 'services', 0, 'real-servers'],
         line: 29,
         col: 13,
         at: '- { node: server1, weight: 0 }',
-        message: 'every real server has weight 0, so the nftables data plane has nowhere to send traffic',
+        message: 'every real server has weight 0, so the service would forward no traffic',
         fix: 'give at least one real server a weight above 0',
       },
     ],
