@@ -5,7 +5,7 @@
 import { realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, sep } from 'node:path';
 import type { EngineFacts } from '../kinds/kind.js';
-import { LABEL } from '../plan/compile.js';
+import { LABEL } from '../labels.js';
 import type { Plan } from '../plan/plan.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 import { cidrsOverlap, parseCidr } from '../util/ipv4.js';

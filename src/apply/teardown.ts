@@ -2,7 +2,7 @@
  * Teardown by label: only objects carrying `lblab.lab` (and the lab's name, unless --all) are touched.
  * Missing objects are fine, so `down` works on half-built labs and twice in a row.
  */
-import { LABEL } from '../plan/compile.js';
+import { LABEL } from '../labels.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 import { runPool } from './pool.js';
 

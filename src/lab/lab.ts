@@ -7,7 +7,8 @@ import { LabError } from '../apply/errors.js';
 import { findConflicts, probeIpvs, requireIpvsWhereDemanded } from '../apply/preflight.js';
 import { teardownLab, type TeardownResult } from '../apply/teardown.js';
 import type { EngineFacts } from '../kinds/kind.js';
-import { LABEL, planTopology } from '../plan/compile.js';
+import { LABEL } from '../labels.js';
+import { planTopology } from '../plan/compile.js';
 import type { DataPlane, Plan } from '../plan/plan.js';
 import type { Engine } from '../runtime/engine.js';
 import type { ContainerInfo } from '../runtime/runtime.js';
@@ -94,7 +95,7 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
     plan.nodes.filter((n) => n.dataPlane).map((n) => [n.name, n.dataPlane as DataPlane]),
   );
 
-  const existing = await runtime.listContainers({ [LABEL.lab]: lab });
+  const existing = labNodes(await runtime.listContainers({ [LABEL.lab]: lab }));
   if (existing.length > 0) {
     const state = compareWithRunning(plan, existing);
     if (state === 'same' && !options.force) {
@@ -151,6 +152,15 @@ function labAddresses(container: ContainerInfo): Record<string, string> {
   return Object.fromEntries(label.split(',').map((pair) => pair.split('=') as [string, string]));
 }
 
+/** A lab's node containers, not the one-shot helpers that may be running beside them. */
+function isLabNode(container: ContainerInfo): boolean {
+  return container.labels[LABEL.node] !== undefined && container.labels[LABEL.helper] === undefined;
+}
+
+function labNodes(containers: ContainerInfo[]): ContainerInfo[] {
+  return containers.filter(isLabNode);
+}
+
 function compareWithRunning(plan: Plan, existing: ContainerInfo[]): 'same' | 'changed' | 'incomplete' {
   if (existing.some((c) => c.labels[LABEL.topologyHash] !== plan.topologyHash)) return 'changed';
   const running = new Set(existing.filter((c) => c.state === 'running').map((c) => c.labels[LABEL.node]));
@@ -177,7 +187,7 @@ export interface NodeStatus {
 export async function labStatus(engine: Engine, lab: string | undefined): Promise<NodeStatus[]> {
   const containers = await engine.runtime.listContainers({ [LABEL.lab]: lab ?? true });
   return containers
-    .filter((c) => c.labels[LABEL.node])
+    .filter(isLabNode)
     .map((c) => ({
       lab: c.labels[LABEL.lab] ?? '',
       node: c.labels[LABEL.node] ?? '',
@@ -208,7 +218,7 @@ export async function verifyLab(
   const topology = await openTopology(file);
   const lab = options.labName ?? topology.config.name;
   const running = await engine.runtime.listContainers({ [LABEL.lab]: lab });
-  const nodes = running.filter((c) => c.labels[LABEL.node]);
+  const nodes = labNodes(running);
   if (nodes.length === 0) {
     throw new LabError('preflight', `lab ${lab} is not up on ${engine.name}`, {
       hint: `run \`lblab up ${file}\` first`,

@@ -10,22 +10,10 @@ import type { OpenedTopology } from '../topology/open.js';
 import type { TopologyConfig } from '../topology/types.js';
 import { intToIp, parseCidr } from '../util/ipv4.js';
 import { shellQuote } from '../util/shell.js';
+import { LABEL } from '../labels.js';
 import { LBLAB_VERSION } from '../version.js';
 import { parseDuration, parseWaitCheck, VERIFY_DEFAULTS } from '../verify/steps.js';
 import type { PlannedInterface, PlannedNetwork, PlannedNode, Plan } from './plan.js';
-
-export const LABEL = {
-  lab: 'lblab.lab',
-  node: 'lblab.node',
-  kind: 'lblab.kind',
-  network: 'lblab.network',
-  topologyHash: 'lblab.topology-hash',
-  topologyFile: 'lblab.topology-file',
-  version: 'lblab.version',
-  dataPlane: 'lblab.data-plane',
-  engine: 'lblab.engine',
-  addresses: 'lblab.addresses',
-} as const;
 
 export interface CompileOptions {
   /** Absolute path of the topology file (binds resolve against its directory). */

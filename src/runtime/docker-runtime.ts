@@ -2,6 +2,7 @@
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import tar from 'tar-stream';
+import { LABEL } from '../labels.js';
 import { logDocker } from '../util/log.js';
 import type {
   ContainerInfo,
@@ -195,7 +196,7 @@ export class DockerRuntime implements ContainerRuntime {
         Image: spec.image,
         Entrypoint: spec.cmd.slice(0, 1),
         Cmd: spec.cmd.slice(1),
-        Labels: { ...spec.labels, 'lblab.helper': 'true' },
+        Labels: { ...spec.labels, [LABEL.helper]: 'true' },
         HostConfig: {
           NetworkMode: spec.networkMode,
           CapAdd: spec.capAdd,

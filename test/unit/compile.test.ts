@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compile, LABEL, macAddressFor, type CompileOptions } from '../../src/plan/compile.js';
+import { LABEL } from '../../src/labels.js';
+import { compile, macAddressFor, type CompileOptions } from '../../src/plan/compile.js';
 import type { Plan, PlannedNode } from '../../src/plan/plan.js';
 import { parseTopologyText } from '../../src/topology/load.js';
 import type { TopologyConfig } from '../../src/topology/types.js';
