@@ -159,6 +159,7 @@ async function createAndStart(
       labels: node.labels,
       env: node.env,
       capAdd: node.capAdd,
+      seccompProfile: node.seccomp?.profile,
       sysctls: node.sysctls,
       interfaces: node.interfaces.map((iface) => ({
         network: iface.dockerNetwork,

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import type { EngineFacts, KindContext } from '../kinds/kind.js';
 import { getKind } from '../kinds/registry.js';
+import { NO_MOUNT_SECCOMP } from '../kinds/seccomp.js';
 import type { OpenedTopology } from '../topology/open.js';
 import type { TopologyConfig } from '../topology/types.js';
 import { intToIp, parseCidr } from '../util/ipv4.js';
@@ -125,6 +126,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       },
       env: stringValues({ ...defaults.env, ...node.env }),
       capAdd: Object.keys(kind.capabilities),
+      ...('SYS_ADMIN' in kind.capabilities ? { seccomp: { ...NO_MOUNT_SECCOMP } } : {}),
       sysctls: { ...output.sysctls, ...stringValues(node.sysctls ?? {}) },
       binds: (node.binds ?? []).map((bind) => resolveBind(options.file, bind)),
       interfaces: interfacesOf(name),

@@ -52,6 +52,8 @@ export interface PlannedNode {
   labels: Record<string, string>;
   env: Record<string, string>;
   capAdd: string[];
+  /** Set for nodes with SYS_ADMIN: a profile that keeps them from mounting (see kinds/seccomp.ts). */
+  seccomp?: { name: string; description: string; profile: string };
   sysctls: Record<string, string>;
   binds: string[];
   interfaces: PlannedInterface[];

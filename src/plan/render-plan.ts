@@ -19,6 +19,7 @@ export function renderPlan(plan: Plan, options: { files?: boolean } = {}): strin
       );
     }
     lines.push(`  caps       ${node.capAdd.join(', ')}`);
+    if (node.seccomp) lines.push(`  seccomp    ${node.seccomp.name}: ${node.seccomp.description}`);
     const sysctls = Object.entries(node.sysctls).map(([key, value]) => `${key}=${value}`);
     if (sysctls.length > 0) lines.push(`  sysctls    ${sysctls.join(', ')}`);
     for (const bind of node.binds) lines.push(`  bind       ${bind}`);

@@ -102,6 +102,7 @@ export class DockerRuntime implements ContainerRuntime {
           // tini as PID 1 reaps the zombies that daemons (FRR, keepalived, nginx) leave behind.
           Init: true,
           CapAdd: spec.capAdd,
+          ...(spec.seccompProfile ? { SecurityOpt: [`seccomp=${spec.seccompProfile}`] } : {}),
           Sysctls: spec.sysctls,
           Binds: spec.binds,
           NetworkMode: first?.network ?? 'none',

@@ -48,6 +48,8 @@ export interface ContainerSpec {
   labels: Record<string, string>;
   env: Record<string, string>;
   capAdd: string[];
+  /** A seccomp profile (JSON) replacing Docker's default one. */
+  seccompProfile?: string;
   sysctls: Record<string, string>;
   /** First entry is attached at create time; the rest are connected before start, in order. */
   interfaces: ContainerInterfaceSpec[];
