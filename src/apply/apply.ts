@@ -20,7 +20,7 @@ export interface ProgressEvent {
 export interface ApplyOptions {
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
-  /** Nodes created/configured at once; Docker serialises much of it anyway, 4 keeps the CPU busy. */
+  /** Nodes created/configured at once; the engine serialises some of it anyway. */
   concurrency?: number;
 }
 
@@ -43,7 +43,7 @@ export async function applyPlan(
   options: ApplyOptions = {},
 ): Promise<ApplyTimings> {
   const progress = options.onProgress ?? (() => undefined);
-  const concurrency = options.concurrency ?? 4;
+  const concurrency = options.concurrency ?? 8;
   const checkAbort = () => {
     if (options.signal?.aborted) throw InterruptedError.from(options.signal);
   };
@@ -86,40 +86,43 @@ export async function applyPlan(
     }
     timings.networksMs = stageDone();
 
-    await inParallel(plan.nodes, concurrency, options.signal, async (node) => {
-      await createAndStart(runtime, node, progress);
-    });
-    checkAbort();
-    timings.containersMs = stageDone();
-
-    await inParallel(plan.nodes, concurrency, options.signal, async (node) => {
-      progress({
-        node: node.name,
-        stage: 'setup',
-        message: node.setup.map((step) => step.summary).join('; ') || 'nothing to set up',
+    // Each node goes create → start → setup on its own, and starts polling its readiness right away:
+    // no node waits for the slowest one at every stage. Readiness runs outside the worker pool (a
+    // router waiting for both directors must not hold a slot a director needs), and is stopped
+    // early if another node fails.
+    const stopReadiness = new AbortController();
+    const readinessSignal = options.signal
+      ? AbortSignal.any([options.signal, stopReadiness.signal])
+      : stopReadiness.signal;
+    const readiness: Promise<unknown>[] = [];
+    let lastStarted = 0;
+    let lastConfigured = 0;
+    try {
+      await inParallel(plan.nodes, concurrency, options.signal, async (node) => {
+        await createAndStart(runtime, node, progress);
+        lastStarted = Math.max(lastStarted, performance.now());
+        await runSetup(runtime, node, progress);
+        lastConfigured = Math.max(lastConfigured, performance.now());
+        // Settled to the error (or undefined), so nothing is an unhandled rejection while others run.
+        readiness.push(
+          waitUntilReady(runtime, node, readinessSignal, progress).then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+        );
       });
-      const result = await runtime.exec(node.containerName, ['sh', SETUP_SCRIPT_PATH], {
-        timeoutMs: 120_000,
-      });
-      if (result.exitCode !== 0) {
-        const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' | ');
-        throw new LabError('setup', detail || `setup exited with ${result.exitCode}`, {
-          node: node.name,
-          // The lab is rolled back, so the node cannot be inspected; the plan shows the same script.
-          hint: `\`lblab plan <file>\` lists ${node.name}'s setup commands; \`lblab up <file> --verbose\` logs every exec`,
-        });
-      }
-    });
+    } catch (error) {
+      stopReadiness.abort();
+      await Promise.all(readiness);
+      throw error;
+    }
+    const readinessErrors = (await Promise.all(readiness)).filter((error) => error !== undefined);
     checkAbort();
-    timings.configureMs = stageDone();
-
-    const checks = plan.nodes.flatMap((node) => node.readiness.map((check) => ({ node, check })));
-    await inParallel(checks, checks.length, options.signal, async ({ node, check }) => {
-      const observation = await waitForCheck(runtime, node.containerName, check, { signal: options.signal });
-      progress({ node: node.name, stage: 'ready', message: `${describeCheck(check)}: ${observation.seen}` });
-    });
-    checkAbort();
-    timings.convergeMs = stageDone();
+    throwFirstFailure(readinessErrors.map((error) => ({ error })));
+    const finished = performance.now();
+    timings.containersMs = Math.round(lastStarted - stageStarted);
+    timings.configureMs = Math.round(lastConfigured - lastStarted);
+    timings.convergeMs = Math.round(finished - lastConfigured);
     return timings;
   } catch (error) {
     progress({ stage: 'teardown', message: `removing everything lab ${plan.lab} created` });
@@ -190,6 +193,10 @@ async function inParallel<T>(
   const failures = await runPool(items, limit, task, signal);
   // Interrupted: every task that was still running failed the same way (or was skipped); say it once.
   if (signal?.aborted) throw InterruptedError.from(signal);
+  throwFirstFailure(failures);
+}
+
+function throwFirstFailure(failures: { error: unknown }[]): void {
   if (failures.length === 0) return;
   const [first] = failures;
   const error = first?.error;
@@ -204,6 +211,41 @@ async function inParallel<T>(
   }
   if (error instanceof Error) error.message += more;
   throw error;
+}
+
+async function runSetup(
+  runtime: ContainerRuntime,
+  node: PlannedNode,
+  progress: (event: ProgressEvent) => void,
+): Promise<void> {
+  progress({
+    node: node.name,
+    stage: 'setup',
+    message: node.setup.map((step) => step.summary).join('; ') || 'nothing to set up',
+  });
+  const result = await runtime.exec(node.containerName, ['sh', SETUP_SCRIPT_PATH], { timeoutMs: 120_000 });
+  if (result.exitCode !== 0) {
+    const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' | ');
+    throw new LabError('setup', detail || `setup exited with ${result.exitCode}`, {
+      node: node.name,
+      // The lab is rolled back, so the node cannot be inspected; the plan shows the same script.
+      hint: `\`lblab plan <file>\` lists ${node.name}'s setup commands; \`lblab up <file> --verbose\` logs every exec`,
+    });
+  }
+}
+
+/** All of a node's readiness conditions, polled at once. */
+async function waitUntilReady(
+  runtime: ContainerRuntime,
+  node: PlannedNode,
+  signal: AbortSignal,
+  progress: (event: ProgressEvent) => void,
+): Promise<void> {
+  const failures = await runPool(node.readiness, node.readiness.length, async (check) => {
+    const observation = await waitForCheck(runtime, node.containerName, check, { signal });
+    progress({ node: node.name, stage: 'ready', message: `${describeCheck(check)}: ${observation.seen}` });
+  });
+  if (failures[0]) throw failures[0].error;
 }
 
 function readinessHint(error: ReadinessTimeout): string {
