@@ -12,14 +12,19 @@ import { cidrsOverlap, parseCidr } from '../util/ipv4.js';
 import { LabError } from './errors.js';
 
 /** Asks the engine's kernel, from a throwaway container, whether IPVS can be used. */
-export async function probeIpvs(runtime: ContainerRuntime, image: string): Promise<EngineFacts> {
+export async function probeIpvs(
+  runtime: ContainerRuntime,
+  image: string,
+  /** The lab's label, so a probe orphaned by a hard kill is still found by `down`. */
+  labels: Record<string, string> = {},
+): Promise<EngineFacts> {
   const result = await runtime.runHelper({
     image,
     cmd: ['ipvsadm', '-Ln'],
     capAdd: ['NET_ADMIN'],
     networkMode: 'none',
     writableProcSys: false,
-    labels: { 'lblab.probe': 'ipvs' },
+    labels: { ...labels, 'lblab.probe': 'ipvs' },
   });
   if (result.exitCode === 0) return { ipvs: true };
   const reason =

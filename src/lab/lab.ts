@@ -70,7 +70,7 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
   const wanting = directorsWantingIpvs(topology.config);
   let facts: EngineFacts = { ipvs: false, ipvsReason: 'no director asks for it' };
   if (wanting.any.length > 0) {
-    facts = await probeIpvs(runtime, image.ref);
+    facts = await probeIpvs(runtime, image.ref, { [LABEL.lab]: lab });
     progress({
       stage: 'preflight',
       message: facts.ipvs ? `engine kernel has IPVS` : `engine kernel has no IPVS (${facts.ipvsReason})`,
@@ -95,7 +95,26 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
     plan.nodes.filter((n) => n.dataPlane).map((n) => [n.name, n.dataPlane as DataPlane]),
   );
 
+  const nameFlag = options.labName ? ` --name ${options.labName}` : '';
+  if (engine.name === 'sandbox') {
+    const withBinds = Object.entries(topology.config.topology.nodes).filter(
+      ([, node]) => (node.binds ?? []).length > 0,
+    );
+    if (withBinds.length > 0) {
+      throw new LabError(
+        'preflight',
+        `${withBinds.map(([name]) => name).join(', ')} bind host paths, which the sandbox engine cannot see`,
+        {
+          hint: 'run this lab with --engine docker, or create the files with exec lines instead of binds',
+        },
+      );
+    }
+  }
   const existing = labNodes(await runtime.listContainers({ [LABEL.lab]: lab }));
+  if (existing.length === 0) {
+    // Networks without nodes are what an interrupted down leaves; they are this lab's, so clear them.
+    await teardownLab(runtime, lab);
+  }
   if (existing.length > 0) {
     const state = compareWithRunning(plan, existing);
     if (state === 'same' && !options.force) {
@@ -115,7 +134,7 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
         'preflight',
         `lab ${lab} is already up ${state === 'changed' ? 'from a different topology' : 'but incomplete'}`,
         {
-          hint: `run \`lblab down ${file}\` first, or \`lblab up ${file} --force\` to recreate it`,
+          hint: `run \`lblab down ${file}${nameFlag}\` first, or \`lblab up ${file}${nameFlag} --force\` to recreate it`,
         },
       );
     }

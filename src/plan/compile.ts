@@ -37,7 +37,8 @@ export function planTopology(topology: OpenedTopology, options: Omit<CompileOpti
 
 export function compile(config: TopologyConfig, options: CompileOptions): Plan {
   const lab = options.labName ?? config.name;
-  const topologyHash = sha256(options.text).slice(0, 12);
+  // Isolation changes what is created, so it is part of what "unchanged" compares.
+  const topologyHash = sha256(options.isolate ? `${options.text}\n# --isolate` : options.text).slice(0, 12);
   const commonLabels = {
     [LABEL.lab]: lab,
     [LABEL.topologyHash]: topologyHash,
@@ -162,10 +163,11 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
  * report "lb1: setup failed at: keepalived ..." instead of a bare exit code.
  */
 export function renderSetupScript(steps: { summary: string; commands: string[] }[]): string {
-  const lines = ['set -u', 'fail() { echo "lblab: setup failed at: $1" >&2; exit 1; }'];
+  // fail keeps the command's own exit code, so `exit 3` in an exec line fails `up` with 3, not 1.
+  const lines = ['set -u', 'fail() { echo "lblab: setup failed at: $1 (exit $2)" >&2; exit "$2"; }'];
   for (const step of steps) {
     for (const command of step.commands)
-      lines.push(`${command} || fail ${shellQuote(`${step.summary}: ${command}`)}`);
+      lines.push(`${command} || fail ${shellQuote(`${step.summary}: ${command}`)} $?`);
   }
   lines.push('');
   return lines.join('\n');
