@@ -22,6 +22,11 @@ export interface ApplyOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** Nodes created/configured at once; the engine serialises some of it anyway. */
   concurrency?: number;
+  /**
+   * Leave a lab that failed its setup or readiness as it is, to look inside (`up --keep-on-failure`).
+   * An interrupt still rolls back: the user asked for it to stop.
+   */
+  keepOnFailure?: boolean;
 }
 
 /** How long each stage of apply took (durations, not marks). */
@@ -101,7 +106,7 @@ export async function applyPlan(
       await inParallel(plan.nodes, concurrency, options.signal, async (node) => {
         await createAndStart(runtime, node, progress);
         lastStarted = Math.max(lastStarted, performance.now());
-        await runSetup(runtime, node, progress);
+        await runSetup(runtime, node, progress, options.signal);
         lastConfigured = Math.max(lastConfigured, performance.now());
         // Settled to the error (or undefined), so nothing is an unhandled rejection while others run.
         readiness.push(
@@ -125,6 +130,14 @@ export async function applyPlan(
     timings.convergeMs = Math.round(finished - lastConfigured);
     return timings;
   } catch (error) {
+    if (options.keepOnFailure && !(error instanceof InterruptedError)) {
+      progress({
+        stage: 'teardown',
+        message: `--keep-on-failure: lab ${plan.lab} is left as it is for inspection`,
+      });
+      if (error instanceof LabError) error.keptForInspection(plan.lab);
+      throw error;
+    }
     progress({ stage: 'teardown', message: `removing everything lab ${plan.lab} created` });
     try {
       await teardownLab(runtime, plan.lab);
@@ -217,19 +230,24 @@ async function runSetup(
   runtime: ContainerRuntime,
   node: PlannedNode,
   progress: (event: ProgressEvent) => void,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   progress({
     node: node.name,
     stage: 'setup',
     message: node.setup.map((step) => step.summary).join('; ') || 'nothing to set up',
   });
-  const result = await runtime.exec(node.containerName, ['sh', SETUP_SCRIPT_PATH], { timeoutMs: 120_000 });
+  const result = await runtime.exec(node.containerName, ['sh', SETUP_SCRIPT_PATH], {
+    timeoutMs: 120_000,
+    signal,
+  });
+  if (signal?.aborted) throw InterruptedError.from(signal);
   if (result.exitCode !== 0) {
     const detail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' | ');
     throw new LabError('setup', detail || `setup exited with ${result.exitCode}`, {
       node: node.name,
       // The lab is rolled back, so the node cannot be inspected; the plan shows the same script.
-      hint: `\`lblab plan <file>\` lists ${node.name}'s setup commands; \`lblab up <file> --verbose\` logs every exec`,
+      hint: `\`lblab plan <file>\` lists ${node.name}'s setup commands; rerun with --verbose to log every exec, or with --keep-on-failure to look inside ${node.name}`,
     });
   }
 }
@@ -251,10 +269,10 @@ async function waitUntilReady(
 function readinessHint(error: ReadinessTimeout): string {
   switch (error.check.type) {
     case 'ospf-full':
-      return 'check OSPF: lblab exec <file> <node> -- vtysh -c "show ip ospf interface"';
+      return 'rerun with --keep-on-failure, then look at OSPF: lblab exec <file> <node> -- vtysh -c "show ip ospf interface"';
     case 'route':
-      return 'a director is not advertising the VIP: lblab exec <file> router -- vtysh -c "show ip ospf database"';
+      return 'a director is not advertising the VIP: rerun with --keep-on-failure, then lblab exec <file> router -- vtysh -c "show ip ospf database"';
     default:
-      return 'run `lblab up --verbose` to see every probe';
+      return 'rerun with --verbose to see every probe, or with --keep-on-failure to look inside the nodes';
   }
 }

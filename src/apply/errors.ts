@@ -17,6 +17,11 @@ export class LabError extends Error {
   get hint(): string | undefined {
     return this.options.hint;
   }
+
+  /** `up --keep-on-failure` left the lab up: the next step is to look inside, then remove it. */
+  keptForInspection(lab: string): void {
+    this.options.hint = `the lab is left as it is: look inside with \`lblab exec --name ${lab} NODE -- CMD\`, then \`lblab down --name ${lab}\``;
+  }
 }
 
 /** The signals that stop `up` and roll the lab back: Ctrl-C, `kill`, and the terminal going away. */

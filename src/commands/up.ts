@@ -38,6 +38,9 @@ export default class Up extends LblabCommand {
         'lblab, not Docker, assigns the lab addresses, so copies of a lab can share subnets (use with --name)',
     }),
     timings: Flags.boolean({ description: 'print how long each stage took' }),
+    'keep-on-failure': Flags.boolean({
+      description: 'if setup or readiness fails, leave the lab up to look inside (instead of rolling back)',
+    }),
     verify: Flags.boolean({
       description: "then run the topology's verify: steps (exit 1 if an expectation fails)",
     }),
@@ -63,6 +66,7 @@ export default class Up extends LblabCommand {
       result = await upLab(engine, args.file, {
         labName: flags.name,
         force: flags.force,
+        keepOnFailure: flags['keep-on-failure'],
         isolate: flags.isolate,
         signal: interrupt.signal,
         onProgress: (event) =>

@@ -50,6 +50,7 @@ export interface UpResult {
 
 export interface UpOptions {
   labName?: string;
+  keepOnFailure?: boolean;
   isolate?: boolean;
   force?: boolean;
   signal?: AbortSignal;
@@ -150,7 +151,11 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
   }
   const preflightMs = since() - imagesMs;
 
-  const applied = await applyPlan(runtime, plan, { signal: options.signal, onProgress: progress });
+  const applied = await applyPlan(runtime, plan, {
+    signal: options.signal,
+    onProgress: progress,
+    keepOnFailure: options.keepOnFailure,
+  });
   return {
     ...base,
     outcome: 'created',

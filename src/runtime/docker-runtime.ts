@@ -177,10 +177,12 @@ export class DockerRuntime implements ContainerRuntime {
       })) as NodeJS.ReadWriteStream;
       if (options.stdin !== undefined) stream.end(options.stdin);
       const output = this.collect(stream);
-      const finished = await withTimeout(output, options.timeoutMs);
-      if (!finished) {
+      const finished = await untilDone(output, options.timeoutMs, options.signal);
+      if (finished === 'timeout' || finished === 'aborted') {
         stream.end();
-        return { exitCode: 124, stdout: '', stderr: `timed out after ${options.timeoutMs} ms` };
+        return finished === 'timeout'
+          ? { exitCode: 124, stdout: '', stderr: `timed out after ${options.timeoutMs} ms` }
+          : { exitCode: 130, stdout: '', stderr: 'interrupted' };
       }
       const { ExitCode } = await exec.inspect();
       return { exitCode: ExitCode ?? -1, ...finished };
@@ -274,16 +276,31 @@ function demuxBuffer(buffer: Buffer): { stdout: string; stderr: string } {
   return { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }
 
-async function withTimeout<T>(promise: Promise<T>, timeoutMs?: number): Promise<T | undefined> {
-  if (!timeoutMs) return promise;
+/** The promise's value, or why we stopped waiting for it. */
+async function untilDone<T>(
+  promise: Promise<T>,
+  timeoutMs?: number,
+  signal?: AbortSignal,
+): Promise<T | 'timeout' | 'aborted'> {
+  if (signal?.aborted) return 'aborted';
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeoutMs);
-  });
+  let onAbort: (() => void) | undefined;
+  const stops: Promise<'timeout' | 'aborted'>[] = [];
+  if (timeoutMs)
+    stops.push(new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs))));
+  if (signal) {
+    stops.push(
+      new Promise((resolve) => {
+        onAbort = () => resolve('aborted');
+        signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    );
+  }
   try {
-    return await Promise.race([promise, timeout]);
+    return await Promise.race([promise, ...stops]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
 }
 

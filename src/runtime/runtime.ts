@@ -15,6 +15,8 @@ export interface ExecOptions {
   stdin?: string;
   /** Kill the wait (not the process) after this long and report exit code 124, like timeout(1). */
   timeoutMs?: number;
+  /** Stop waiting when this aborts (Ctrl-C during `up`) and report exit code 130. */
+  signal?: AbortSignal;
 }
 
 export interface NetworkSpec {

@@ -111,6 +111,31 @@ describe('a failure at any stage of up rolls everything back', () => {
   }, 60_000);
 });
 
+describe('--keep-on-failure: the one way to keep a failed lab, on purpose', () => {
+  it('leaves the failed lab up to inspect, says how to remove it, and down removes it', async () => {
+    const prefix = '10.241.4.';
+    const file = await writeTopology(
+      dir,
+      'rel-at-keep.yml',
+      linuxTopology('rel-at-keep', `${prefix}0/24`, {
+        a: { ip: `${prefix}10` },
+        bad: { ip: `${prefix}12`, extra: ['ready: [{ tcp: "127.0.0.1:9", timeout: 1s }]'] },
+      }),
+    );
+    const result = await lblab(['up', file, ...ENGINE, '--keep-on-failure'], { timeoutMs: 90_000 });
+    const stderr = String(result.stderr);
+    expect(result.exitCode, stderr).toBe(1);
+    expect(stderr).toMatch(/^Error: bad: readiness: /m);
+    expect(stderr).toContain('lblab down --name rel-at-keep');
+    const kept = await leftovers('rel-at-keep', volumesBefore);
+    expect(kept.labelled.length).toBeGreaterThan(0);
+    const inside = await lblab(['exec', '--name', 'rel-at-keep', 'bad', ...ENGINE, '--', 'hostname']);
+    expect(String(inside.stdout).trim()).toBe('bad');
+    await downLabs(['rel-at-keep']);
+    expect(await leftovers('rel-at-keep', volumesBefore)).toEqual(NOTHING_LEFT);
+  }, 90_000);
+});
+
 describe('a conflict found by the preflight creates nothing at all', () => {
   it('a foreign, unlabelled network with an overlapping subnet', async () => {
     await docker(['network', 'create', '--subnet', '10.242.0.0/16', FOREIGN_NETWORK]);
