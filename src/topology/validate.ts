@@ -20,7 +20,7 @@ import {
   parseCidr,
   type Cidr,
 } from '../util/ipv4.js';
-import { didYouMean } from '../util/suggest.js';
+import { closest, didYouMean } from '../util/suggest.js';
 import type { TopologyIssue } from './issue.js';
 import { located, type LoadedTopology } from './load.js';
 import type { TopologyConfig } from './types.js';
@@ -330,7 +330,7 @@ export function semanticIssues(config: TopologyConfig): TopologyIssue[] {
       issues.push({
         path: [...at, 'kind'],
         message: `kind ${show(node.kind)} is not supported`,
-        fix: `supported kinds are: ${kindNames().join(', ')}`,
+        fix: kindFix(node.kind),
       });
       continue;
     }
@@ -482,4 +482,11 @@ function cidrWithin(inner: Cidr, outer: Cidr): boolean {
 
 function gatewayOf(gateway: string | undefined, subnet: Cidr): number {
   return gateway ? ipToInt(gateway) : subnet.network + 1;
+}
+
+/** "did you mean" for a misspelt kind, and always the list (the kinds are few). */
+function kindFix(kind: string): string {
+  const match = closest(kind, kindNames());
+  const list = `supported kinds are: ${kindNames().join(', ')}`;
+  return match ? `did you mean "${match}"? ${list}` : list;
 }

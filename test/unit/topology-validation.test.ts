@@ -222,6 +222,20 @@ const BAD_TOPOLOGIES: BadTopology[] = [
     ],
   },
   {
+    name: 'a misspelt kind: did you mean, and the list',
+    yaml: seedWith('kind: router', 'kind: routr'),
+    issues: [
+      {
+        path: ['topology', 'nodes', 'router', 'kind'],
+        line: 11,
+        col: 13,
+        at: 'routr',
+        message: 'kind "routr" is not supported',
+        fix: 'did you mean "router"? supported kinds are: router, director, server, linux',
+      },
+    ],
+  },
+  {
     name: 'unknown kind lists the kinds',
     yaml: seedWith('kind: router', 'kind: switch'),
     issues: [
