@@ -1,7 +1,7 @@
 /**
- * The http-tally step runs ONE POSIX sh loop inside the node (one exec for all requests: an exec costs
- * ~60 ms, a curl to the VIP ~5 ms), printing one tab-separated line per request; this module renders
- * that script and parses its output back into records.
+ * The http-tally step runs ONE POSIX sh script inside the node (one exec for all requests: an exec
+ * costs ~60 ms, a curl to the VIP ~5 ms), printing one tab-separated line per request; this module
+ * renders that script and parses its output back into records.
  *
  * Needs curl >= 7.84 in the node (`%header{}` in --write-out; `%{exitcode}`/`%{errormsg}` since 7.75).
  */
@@ -40,36 +40,52 @@ function assertScriptInput(input: HttpTallyScriptInput): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/.test(header)) {
     throw new Error(`http-tally: header "${header}" is not an HTTP header name`);
   }
-  // A URL starting with `-` would be read by curl as an option.
-  if (!/^https?:\/\//.test(url)) throw new Error(`http-tally: url "${url}" is not an http(s) URL`);
+  // A URL starting with `-` would be read by curl as an option; a quote, backslash or blank would end
+  // or bend the double-quoted `url = "..."` line of curl's config.
+  if (!/^https?:\/\/[^"\\\s]*$/.test(url)) throw new Error(`http-tally: url "${url}" is not an http(s) URL`);
   for (const source of sources) {
     if (!isIPv4(source)) throw new Error(`http-tally: source "${source}" is not an IPv4 address`);
   }
 }
 
 /**
- * Output: one line per request, `index \t http_code \t time_total \t curl_exit \t header \t curl_error`.
- * The index lets the parser place each line and notice requests that printed nothing.
+ * One curl process per source (all requests of a source as a URL list read from `-K -`), not one per
+ * request: under the sandbox's UML kernel a fork+exec of curl costs ~150 ms, a request ~5 ms.
+ * `Connection: close` makes every request a new TCP connection with a new source port, which is what
+ * the hash-policy experiment is about. Requests keep their round-robin assignment: request i goes out
+ * from sources[i % n], which is request j of group i % n with i = group + j * n.
+ *
+ * Output: one line per request,
+ * `group \t urlnum \t http_code \t time_total \t curl_exit \t header \t curl_error`.
  */
 export function renderHttpTallyScript(input: HttpTallyScriptInput): string {
   assertScriptInput(input);
   const { url, requests, header, sources, timeoutMs } = input;
   const writeOut = shellQuote(
-    `\\t%{http_code}\\t%{time_total}\\t%{exitcode}\\t%header{${header.toLowerCase()}}\\t%{errormsg}\\n`,
+    `\\t%{urlnum}\\t%{http_code}\\t%{time_total}\\t%{exitcode}\\t%header{${header.toLowerCase()}}\\t%{errormsg}\\n`,
   );
-  const interfaceArg = sources.length > 0 ? ' --interface "$src"' : '';
+  const groups = Math.max(sources.length, 1);
+  const calls = Array.from({ length: Math.min(groups, requests) }, (_, group) => {
+    const count = Math.floor((requests - group - 1) / groups) + 1;
+    const source = sources[group];
+    return `tally ${group} ${count}${source ? ` --interface ${shellQuote(source)}` : ''}`;
+  });
   return [
     '#!/bin/sh',
-    `# lblab http-tally: ${requests} requests, one line each: index, status, seconds, curl exit, header, curl error`,
+    `# lblab http-tally: ${requests} requests, one line each: group, request in group, status, seconds, curl exit, header, curl error`,
     `url=${shellQuote(url)}`,
-    ...(sources.length > 0 ? [`set -- ${sources.map(shellQuote).join(' ')}`] : []),
-    'i=0',
-    `while [ "$i" -lt ${requests} ]; do`,
-    // Rotate the positional parameters: $1 is the source for request i, i.e. sources[i % n].
-    ...(sources.length > 0 ? ['  src=$1', '  shift', '  set -- "$@" "$src"'] : []),
-    `  curl -s -o /dev/null --noproxy '*' --max-time ${timeoutMs / 1000}${interfaceArg} -w "$i"${writeOut} "$url"`,
-    '  i=$((i + 1))',
-    'done',
+    '# tally GROUP COUNT [curl options]: COUNT requests to $url, each on a new connection',
+    'tally() {',
+    '  group=$1 count=$2',
+    '  shift 2',
+    '  j=0',
+    '  while [ "$j" -lt "$count" ]; do',
+    `    printf 'url = "%s"\\noutput = "/dev/null"\\n' "$url"`,
+    '    j=$((j + 1))',
+    '  done |',
+    `    curl -s -K - -H 'Connection: close' --noproxy '*' --max-time ${timeoutMs / 1000} "$@" -w "$group"${writeOut}`,
+    '}',
+    ...calls,
     'exit 0',
     '',
   ].join('\n');
@@ -98,19 +114,22 @@ export function parseHttpTallyOutput(
   input: Pick<HttpTallyScriptInput, 'requests' | 'sources'>,
 ): RequestRecord[] {
   const { requests, sources } = input;
+  const groups = Math.max(sources.length, 1);
   const sourceOf = (index: number) =>
     sources.length > 0 ? { source: sources[index % sources.length] as string } : {};
   const records = new Map<number, RequestRecord>();
   for (const line of stdout.split('\n')) {
     const fields = line.split('\t');
-    if (fields.length < 6) continue;
-    const [indexText = '', statusText = '', timeText = '', exitText = ''] = fields;
-    const index = Number(indexText);
-    if (!/^\d+$/.test(indexText) || index >= requests || records.has(index)) continue;
+    if (fields.length < 7) continue;
+    const [groupText = '', urlnumText = '', statusText = '', timeText = '', exitText = ''] = fields;
+    if (!/^\d+$/.test(groupText) || !/^\d+$/.test(urlnumText)) continue;
+    const group = Number(groupText);
+    const index = group + Number(urlnumText) * groups;
+    if (group >= groups || index >= requests || records.has(index)) continue;
     const status = /^\d{3}$/.test(statusText) ? Number(statusText) : 0;
     const seconds = Number(timeText);
     const exit = /^\d+$/.test(exitText) ? Number(exitText) : -1;
-    const header = fields.slice(4, -1).join('\t');
+    const header = fields.slice(5, -1).join('\t');
     const curlMessage = fields[fields.length - 1] ?? '';
     records.set(index, {
       ...sourceOf(index),

@@ -26,24 +26,30 @@ const input = (extra: Partial<HttpTallyScriptInput> = {}): HttpTallyScriptInput 
 });
 
 describe('renderHttpTallyScript', () => {
-  it('renders one loop with quoted values and no --interface without sources', () => {
+  it('renders one curl for all requests, each on a new connection, without --interface when no sources', () => {
     const script = renderHttpTallyScript(input());
     expect(script).toContain('url=http://172.16.253.100:8080/\n');
-    expect(script).toContain('while [ "$i" -lt 100 ]; do');
     expect(script).toContain(
-      `curl -s -o /dev/null --noproxy '*' --max-time 2 -w "$i"'\\t%{http_code}\\t%{time_total}\\t%{exitcode}\\t%header{x-host}\\t%{errormsg}\\n' "$url"`,
+      `curl -s -K - -H 'Connection: close' --noproxy '*' --max-time 2 "$@" -w "$group"'\\t%{urlnum}\\t%{http_code}\\t%{time_total}\\t%{exitcode}\\t%header{x-host}\\t%{errormsg}\\n'`,
     );
+    expect(script).toMatch(/\ntally 0 100\nexit 0\n$/);
     expect(script).not.toContain('--interface');
-    expect(script).not.toContain('set --');
   });
 
-  it('rotates the sources round-robin with --interface', () => {
+  it('gives each source its round-robin share of the requests, with --interface', () => {
     const script = renderHttpTallyScript(
-      input({ sources: ['172.16.253.11', '172.16.253.12'], timeoutMs: 500 }),
+      input({ requests: 5, sources: ['172.16.253.11', '172.16.253.12'], timeoutMs: 500 }),
     );
-    expect(script).toContain('set -- 172.16.253.11 172.16.253.12\n');
-    expect(script).toContain('  src=$1\n  shift\n  set -- "$@" "$src"\n');
-    expect(script).toContain('--max-time 0.5 --interface "$src"');
+    expect(script).toContain('--max-time 0.5 "$@"');
+    expect(script).toMatch(
+      /\ntally 0 3 --interface 172\.16\.253\.11\ntally 1 2 --interface 172\.16\.253\.12\n/,
+    );
+  });
+
+  it('starts no group for sources beyond the number of requests', () => {
+    const script = renderHttpTallyScript(input({ requests: 1, sources: ['10.0.0.1', '10.0.0.2'] }));
+    expect(script).toContain('tally 0 1 --interface 10.0.0.1\n');
+    expect(script).not.toContain('tally 1');
   });
 
   it.each([
@@ -53,6 +59,7 @@ describe('renderHttpTallyScript', () => {
     ['no timeout', { timeoutMs: 0 }, 'per-request timeout'],
     ['a header that escapes %header{}', { header: 'x}%{url' }, 'is not an HTTP header name'],
     ['a URL curl would read as an option', { url: '--output=/tmp/x' }, 'is not an http(s) URL'],
+    ["a URL that would end curl's quoted config value", { url: 'http://a/"x' }, 'is not an http(s) URL'],
     ['a source with shell text', { sources: ['10.0.0.1; id'] }, 'is not an IPv4 address'],
   ])('refuses %s', (_what, extra, message) => {
     expect(() => renderHttpTallyScript(input(extra))).toThrow(message);
@@ -70,29 +77,31 @@ describe('the rendered script in sh', () => {
     dir = undefined;
   });
 
-  it('passes a hostile URL to curl as one argument and runs none of it', async () => {
+  it('hands a hostile URL to curl as data and runs none of it', async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'lblab-verify-'));
-    // A curl stand-in that records its argv, one argument per line (NUL-free by construction).
+    // A curl stand-in that records its stdin (the -K config): the URL must arrive there, verbatim.
     const fakeCurl = path.join(dir, 'curl');
-    await writeFile(fakeCurl, `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done > "${dir}/argv"\n`);
+    await writeFile(fakeCurl, `#!/bin/sh\ncat > "${dir}/config"\n`);
     await chmod(fakeCurl, 0o755);
-    const hostile = `http://a/'$(touch ${dir}/pwned)'\`touch ${dir}/pwned2\`;touch ${dir}/pwned3 "$HOME" \\'`;
-    const script = renderHttpTallyScript(input({ url: hostile, requests: 1 }));
+    // Everything a shell would act on, in a URL the renderer still accepts (no quote, backslash, blank).
+    const hostile = `http://a/'$(touch${'${IFS}'}${dir}/pwned)'\`touch${'${IFS}'}${dir}/pwned2\`;touch${'${IFS}'}${dir}/pwned3`;
+    const script = renderHttpTallyScript(input({ url: hostile, requests: 2 }));
     await execFile('sh', ['-c', script], { cwd: dir, env: { PATH: `${dir}:/usr/bin:/bin` } });
-    const argv = (await readFile(path.join(dir, 'argv'), 'utf8')).split('\n');
-    expect(argv.at(-2)).toBe(hostile);
-    expect((await readdir(dir)).sort()).toEqual(['argv', 'curl']);
+    const config = await readFile(path.join(dir, 'config'), 'utf8');
+    expect(config).toBe(`url = "${hostile}"\noutput = "/dev/null"\n`.repeat(2));
+    expect((await readdir(dir)).sort()).toEqual(['config', 'curl']);
   });
 });
 
 describe('parseHttpTallyOutput', () => {
   it('parses answers, curl failures (000) and places each line by its index', () => {
+    // group \t request-in-group: request i is group i % 3, number floor(i / 3) in it
     const stdout = [
-      '1\t000\t2.001234\t28\t\tOperation timed out after 2001 milliseconds with 0 bytes received',
-      '0\t200\t0.004321\t0\tserver1\t',
-      '2\t000\t0.000100\t45\t\tbind failed with errno 99: Cannot assign requested address',
-      '3\t503\t0.002000\t0\t\t',
-      '4\t000\t0.000100\t99\t\tsomething new',
+      '1\t0\t000\t2.001234\t28\t\tOperation timed out after 2001 milliseconds with 0 bytes received',
+      '0\t0\t200\t0.004321\t0\tserver1\t',
+      '2\t0\t000\t0.000100\t45\t\tbind failed with errno 99: Cannot assign requested address',
+      '0\t1\t503\t0.002000\t0\t\t',
+      '1\t1\t000\t0.000100\t99\t\tsomething new',
       '',
     ].join('\n');
     const records = parseHttpTallyOutput(stdout, {
@@ -117,11 +126,12 @@ describe('parseHttpTallyOutput', () => {
   it('ignores lines that are not the loop’s, duplicates and indexes out of range', () => {
     const stdout = [
       'curl: (6) Could not resolve host',
-      '0\t200\t0.001\t0\tserver1\t',
-      '0\t200\t0.001\t0\tserver2\t',
-      '7\t200\t0.001\t0\tserver2\t',
-      '-1\t200\t0.001\t0\tserver2\t',
-      '1\t200\t0.001\t0\tserver\twith\ttabs\t',
+      '0\t0\t200\t0.001\t0\tserver1\t',
+      '0\t0\t200\t0.001\t0\tserver2\t',
+      '0\t7\t200\t0.001\t0\tserver2\t',
+      '1\t0\t200\t0.001\t0\tserver2\t',
+      '-1\t0\t200\t0.001\t0\tserver2\t',
+      '0\t1\t200\t0.001\t0\tserver\twith\ttabs\t',
     ].join('\n');
     expect(parseHttpTallyOutput(stdout, { requests: 2, sources: [] })).toEqual([
       { status: 200, header: 'server1', ms: 1 },
@@ -187,6 +197,18 @@ describe.skipIf(!curlSupportsHeaderWriteOut())(
       expect(tally.failures).toBe(0);
       expect(tally.latencyMs?.max).toBeGreaterThan(0);
       expect(ms).toBeLessThan(10_000);
+    });
+
+    it('opens a new connection (a new source port) for every request', async () => {
+      const ports = new Set<number>();
+      const url = await serve((request, response) => {
+        ports.add(request.socket.remotePort ?? 0);
+        response.setHeader('X-Host', 'server1');
+        response.end();
+      });
+      const { records } = await run(input({ url, requests: 20 }));
+      expect(records.every((record) => record.status === 200)).toBe(true);
+      expect(ports.size).toBe(20);
     });
 
     it('sends from each source round-robin, and reports a source it cannot bind as curl exit 45', async () => {

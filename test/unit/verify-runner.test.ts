@@ -105,11 +105,18 @@ class FakeLab implements ContainerRuntime {
   }
 
   private requestLoop(script: string): ExecResult {
-    const requests = Number(/-lt (\d+)/.exec(script)?.[1]);
-    const sources = /^set -- (.*)$/m.exec(script)?.[1]?.split(' ') ?? [];
+    // The script runs one `tally GROUP COUNT [--interface SOURCE]` per source; request i is request
+    // floor(i / groups) of group i % groups.
+    const groups = [...script.matchAll(/^tally (\d+) (\d+)(?: --interface (\S+))?$/gm)].map((m) => ({
+      count: Number(m[2]),
+      source: m[3],
+    }));
+    const requests = groups.reduce((sum, group) => sum + group.count, 0);
+    const sources = groups.flatMap((group) => (group.source ? [group.source] : []));
     if (this.loop) return this.loop(requests, sources);
     const lines = Array.from({ length: requests }, (_, i) => {
-      const source = sources[i % Math.max(1, sources.length)];
+      const group = i % groups.length;
+      const source = sources[group];
       const path =
         this.nexthops === 1
           ? 0
@@ -118,7 +125,7 @@ class FakeLab implements ContainerRuntime {
             : source
               ? Number(source.split('.')[3]) % 2
               : 0;
-      return `${i}\t200\t0.004\t0\tserver${path + 1}\t`;
+      return `${group}\t${Math.floor(i / groups.length)}\t200\t0.004\t0\tserver${path + 1}\t`;
     });
     return ok(`${lines.join('\n')}\n`);
   }
@@ -335,7 +342,7 @@ describe('runVerification', () => {
 
   it('turns what could not run into error verdicts', async () => {
     const lab = new FakeLab();
-    lab.loop = () => ({ exitCode: 124, stdout: '0\t200\t0.004\t0\tserver1\t\n', stderr: '' });
+    lab.loop = () => ({ exitCode: 124, stdout: '0\t0\t200\t0.004\t0\tserver1\t\n', stderr: '' });
     const steps = parseVerifySteps([
       { show: { node: 'ghost', what: 'ospf-routes' } },
       { show: { node: 'lb1', what: 'ipvs-stats' } },
