@@ -68,6 +68,15 @@ class FakeLab implements ContainerRuntime {
     if (program === 'sh' && args[0] === '-c' && args[1]?.includes('lblab http-tally')) {
       return this.requestLoop(args[1]);
     }
+    if (program === 'sh' && args[1]?.includes('ip addr "$verb"')) {
+      // The addresses batch: sh -c SCRIPT sh VERB DEV CIDR...; one `cidr \t exit \t message` line each.
+      const [, , , verb = '', , ...cidrs] = args;
+      const lines = cidrs.map((cidr) => {
+        const result = this.ipAddr(verb, cidr);
+        return `${cidr}\t${result.exitCode}\t${result.stderr.trim()}`;
+      });
+      return ok(`${lines.join('\n')}\n`);
+    }
     if (program === 'sh') return ok('172.16.253.100 via 172.16.253.129 dev eth0 src 172.16.253.135\n');
     if (program === 'ip' && args[0] === 'addr') return this.ipAddr(args[1] ?? '', args[2] ?? '');
     if (program === 'cat') return ok(`${this.hashPolicy}\n`);
@@ -94,10 +103,11 @@ class FakeLab implements ContainerRuntime {
   private ipAddr(verb: string, cidr: string): ExecResult {
     if (cidr === '10.9.9.9/32')
       return { exitCode: 1, stdout: '', stderr: 'Error: any valid prefix is expected rather than "x".\n' };
+    // An older kernel's wording for a present address, a newer one's for a missing one: both count.
     if (verb === 'add' && this.addresses.has(cidr))
       return { exitCode: 2, stdout: '', stderr: 'RTNETLINK answers: File exists\n' };
     if (verb === 'del' && !this.addresses.has(cidr)) {
-      return { exitCode: 2, stdout: '', stderr: 'RTNETLINK answers: Cannot assign requested address\n' };
+      return { exitCode: 2, stdout: '', stderr: 'Error: ipv4: Address not found.\n' };
     }
     if (verb === 'add') this.addresses.add(cidr);
     else this.addresses.delete(cidr);
@@ -226,20 +236,22 @@ describe('runVerification', () => {
       labels: { 'lblab.lab': 'ecmp', 'lblab.node': 'router' },
     });
     // One exec per tally, bounded by requests × per-request timeout.
-    const loops = lab.execs.filter((e) => e.cmd[0] === 'sh');
+    const isTally = (cmd: string[]) => cmd[0] === 'sh' && (cmd[2] ?? '').includes('lblab http-tally');
+    const loops = lab.execs.filter((e) => isTally(e.cmd));
     expect(loops).toHaveLength(3);
     expect(loops[0]).toMatchObject({
       container: 'lblab-ecmp-router',
       options: { timeoutMs: 100 * 2100 + 10_000 },
     });
-    expect(lab.execs.filter((e) => e.cmd[0] === 'ip' && e.cmd[1] === 'addr')[0]?.cmd).toEqual([
-      'ip',
-      'addr',
-      'add',
-      '172.16.253.11/32',
-      'dev',
-      'lo',
+    // One exec per addresses step, every address an argument of it (none spliced into the script).
+    const batches = lab.execs.filter(
+      (e) => e.cmd[0] === 'sh' && (e.cmd[2] ?? '').includes('ip addr "$verb"'),
+    );
+    expect(batches.map((e) => e.cmd.slice(3, 7))).toEqual([
+      ['sh', 'add', 'lo', '172.16.253.11/32'],
+      ['sh', 'del', 'lo', '172.16.253.11/32'],
     ]);
+    expect(batches[0]?.cmd).toHaveLength(3 + 3 + 8);
     expect(report.steps[9]?.evidence).toEqual([
       {
         label: 'ospf-routes',
