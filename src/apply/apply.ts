@@ -53,14 +53,6 @@ export async function applyPlan(
     if (options.signal?.aborted) throw InterruptedError.from(options.signal);
   };
   const started = performance.now();
-  let stageStarted = started;
-  const stageDone = () => {
-    const now = performance.now();
-    const ms = Math.round(now - stageStarted);
-    stageStarted = now;
-    return ms;
-  };
-  const timings: ApplyTimings = { networksMs: 0, containersMs: 0, configureMs: 0, convergeMs: 0 };
 
   // Before the first object exists: a bind source Docker cannot use as is would be created on the host
   // (and left there) or would reach outside the lab's directory.
@@ -89,7 +81,7 @@ export async function applyPlan(
         });
       }
     }
-    timings.networksMs = stageDone();
+    const networksDone = performance.now();
 
     // Each node goes create → start → setup on its own, and starts polling its readiness right away:
     // no node waits for the slowest one at every stage. Readiness runs outside the worker pool (a
@@ -124,11 +116,13 @@ export async function applyPlan(
     const readinessErrors = (await Promise.all(readiness)).filter((error) => error !== undefined);
     checkAbort();
     throwFirstFailure(readinessErrors.map((error) => ({ error })));
-    const finished = performance.now();
-    timings.containersMs = Math.round(lastStarted - stageStarted);
-    timings.configureMs = Math.round(lastConfigured - lastStarted);
-    timings.convergeMs = Math.round(finished - lastConfigured);
-    return timings;
+    // Stage durations from the marks: the last node started, the last node configured, all ready.
+    return {
+      networksMs: Math.round(networksDone - started),
+      containersMs: Math.round(lastStarted - networksDone),
+      configureMs: Math.round(lastConfigured - lastStarted),
+      convergeMs: Math.round(performance.now() - lastConfigured),
+    };
   } catch (error) {
     if (options.keepOnFailure && !(error instanceof InterruptedError)) {
       progress({

@@ -8,7 +8,6 @@ import type {
   ContainerInfo,
   ContainerRuntime,
   ContainerSpec,
-  EngineInfo,
   ExecOptions,
   ExecResult,
   FileSpec,
@@ -27,18 +26,6 @@ export class DockerRuntime implements ContainerRuntime {
     /** Where the engine is, for messages: "unix:///var/run/docker.sock", "tcp://198.51.100.2:2375". */
     readonly endpoint: string,
   ) {}
-
-  async info(): Promise<EngineInfo> {
-    const info = (await timed('info', () => this.docker.info())) as {
-      ServerVersion: string;
-      KernelVersion: string;
-    };
-    return {
-      description: `docker ${info.ServerVersion} at ${this.endpoint}`,
-      serverVersion: info.ServerVersion,
-      kernelVersion: info.KernelVersion,
-    };
-  }
 
   async createNetwork(spec: NetworkSpec): Promise<string> {
     const network = await timed(`create network ${spec.name}`, () =>
@@ -216,15 +203,6 @@ export class DockerRuntime implements ContainerRuntime {
         await container.remove({ force: true }).catch(() => undefined);
       }
     });
-  }
-
-  async imageExists(ref: string): Promise<boolean> {
-    try {
-      await this.docker.getImage(ref).inspect();
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   private collect(stream: NodeJS.ReadableStream): Promise<{ stdout: string; stderr: string }> {

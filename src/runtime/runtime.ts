@@ -96,15 +96,7 @@ export interface NetworkInfo {
   labels: Record<string, string>;
 }
 
-export interface EngineInfo {
-  /** Human description, e.g. "docker 20.10.24 at unix:///var/run/docker.sock". */
-  description: string;
-  serverVersion: string;
-  kernelVersion: string;
-}
-
 export interface ContainerRuntime {
-  info(): Promise<EngineInfo>;
   createNetwork(spec: NetworkSpec): Promise<string>;
   removeNetwork(nameOrId: string): Promise<void>;
   listNetworks(labelFilter?: Record<string, string | true>): Promise<NetworkInfo[]>;
@@ -116,5 +108,4 @@ export interface ContainerRuntime {
   exec(container: string, cmd: string[], options?: ExecOptions): Promise<ExecResult>;
   runHelper(spec: HelperSpec): Promise<ExecResult>;
   runInNetns(spec: NetnsHelperSpec): Promise<ExecResult>;
-  imageExists(ref: string): Promise<boolean>;
 }

@@ -140,7 +140,6 @@ class FakeLab implements ContainerRuntime {
     return ok(`${lines.join('\n')}\n`);
   }
 
-  info = unused;
   createNetwork = unused;
   removeNetwork = unused;
   listNetworks = unused;
@@ -149,7 +148,6 @@ class FakeLab implements ContainerRuntime {
   removeContainer = unused;
   listContainers = unused;
   runHelper = unused;
-  imageExists = unused;
 }
 
 async function unused(): Promise<never> {
