@@ -210,7 +210,8 @@ function throwFirstFailure(failures: { error: unknown }[]): void {
   const others = failures.slice(1).map((failure) => (failure.error as Error).message);
   const more = others.length > 0 ? `\n  and ${others.length} more: ${others.join('\n  ')}` : '';
   if (error instanceof ReadinessTimeout) {
-    throw new LabError('readiness', ReadinessTimeout.detail(error.check, error.lastSeen) + more, {
+    const evidence = error.evidence ? `\n${error.check.node}'s logs:\n${error.evidence}` : '';
+    throw new LabError('readiness', ReadinessTimeout.detail(error.check, error.lastSeen) + more + evidence, {
       node: error.check.node,
       cause: error,
       hint: readinessHint(error),
@@ -254,16 +255,40 @@ async function waitUntilReady(
   progress: (event: ProgressEvent) => void,
 ): Promise<void> {
   const failures = await runPool(node.readiness, node.readiness.length, async (check) => {
-    const observation = await waitForCheck(runtime, node.containerName, check, { signal });
+    const observation = await waitForCheck(runtime, node.containerName, check, {
+      signal,
+      onRepair: (message) => progress({ node: node.name, stage: 'readiness', message }),
+    });
     progress({ node: node.name, stage: 'ready', message: `${describeCheck(check)}: ${observation.seen}` });
   });
-  if (failures[0]) throw failures[0].error;
+  const first = failures[0]?.error;
+  if (first === undefined) return;
+  if (first instanceof ReadinessTimeout && !signal.aborted) first.evidence = await logTails(runtime, node);
+  throw first;
+}
+
+const LOG_TAIL_LINES = 15;
+
+/** The last lines of the node's daemon logs, in one exec; empty when it has none or they cannot be read. */
+async function logTails(runtime: ContainerRuntime, node: PlannedNode): Promise<string> {
+  if (node.logs.length === 0) return '';
+  const script = `for log in "$@"; do echo "--- $log"; tail -n ${LOG_TAIL_LINES} "$log" 2>&1; done`;
+  try {
+    const result = await runtime.exec(node.containerName, ['sh', '-c', script, 'logs', ...node.logs], {
+      timeoutMs: 15_000,
+    });
+    return result.stdout.trimEnd();
+  } catch {
+    return '';
+  }
 }
 
 function readinessHint(error: ReadinessTimeout): string {
   switch (error.check.type) {
     case 'ospf-full':
       return 'rerun with --keep-on-failure, then look at OSPF: lblab exec <file> <node> -- vtysh -c "show ip ospf interface"';
+    case 'frr-config':
+      return 'FRR did not load /etc/frr/frr.conf: rerun with --keep-on-failure, then lblab exec <file> <node> -- vtysh -c "show running-config"';
     case 'route':
       return 'a director is not advertising the VIP: rerun with --keep-on-failure, then lblab exec <file> router -- vtysh -c "show ip ospf database"';
     default:

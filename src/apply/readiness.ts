@@ -2,7 +2,7 @@
  * Readiness conditions, polled until they hold: no fixed sleeps anywhere in lblab. Each probe is one
  * exec in the node and reports what it saw, so a timeout can say how far the lab got.
  */
-import type { ReadinessCheck } from '../plan/plan.js';
+import type { FrrDaemonConfig, ReadinessCheck } from '../plan/plan.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 import { InterruptedError } from './errors.js';
 
@@ -10,7 +10,12 @@ export interface Observation {
   ok: boolean;
   /** What the probe saw, e.g. "2 nexthops (via 172.16.253.129, via 172.16.253.131)". */
   seen: string;
+  /** A command that should bring the node to the wanted state, when the probe knows one. */
+  repair?: { cmd: string[]; what: string };
 }
+
+/** How often waitForCheck runs an observation's repair before it only waits (and then times out). */
+export const MAX_REPAIRS = 3;
 
 export interface Clock {
   now(): number;
@@ -23,6 +28,9 @@ export const realClock: Clock = {
 };
 
 export class ReadinessTimeout extends Error {
+  /** The node's daemon logs (last lines), added by whoever can read them. */
+  evidence = '';
+
   constructor(
     readonly check: ReadinessCheck,
     readonly lastSeen: string,
@@ -46,9 +54,11 @@ export function describeCheck(check: ReadinessCheck): string {
     case 'tcp':
       return `TCP ${check.host}:${check.port} open`;
     case 'http':
-      return `HTTP ${check.status} from ${check.url}`;
+      return `HTTP ${check.status}${check.header ? ` with ${check.header.name}: ${check.header.value}` : ''} from ${check.url}`;
     case 'ipvs-service':
       return `IPVS service ${check.service} with ${check.realServers} real server(s)`;
+    case 'frr-config':
+      return `FRR configured (${check.daemons.map((d) => `${d.daemon}: ${d.holds.length} settings`).join(', ')})`;
   }
 }
 
@@ -78,9 +88,30 @@ export async function waitForCheck(
   runtime: ContainerRuntime,
   container: string,
   check: ReadinessCheck,
-  options: { clock?: Clock; intervalMs?: number; signal?: AbortSignal } = {},
+  options: {
+    clock?: Clock;
+    intervalMs?: number;
+    signal?: AbortSignal;
+    /** Told each time an observation's repair ran, with what it did and what came of it. */
+    onRepair?: (message: string) => void;
+  } = {},
 ): Promise<Observation> {
-  return pollUntil(() => observe(runtime, container, check), {
+  let repairs = 0;
+  let lastRepair = '';
+  const probe = async (): Promise<Observation> => {
+    const seen = await observe(runtime, container, check);
+    if (seen.ok || !seen.repair) return seen;
+    if (repairs >= MAX_REPAIRS) return { ...seen, seen: `${seen.seen}; ${lastRepair}` };
+    repairs += 1;
+    const result = await runtime.exec(container, seen.repair.cmd, { timeoutMs: 30_000 });
+    const output = firstLine(result.stderr || result.stdout);
+    lastRepair =
+      `repaired ${repairs} of ${MAX_REPAIRS} times (${seen.repair.what}: \`${seen.repair.cmd.join(' ')}\` ` +
+      `exited ${result.exitCode}${output ? `: ${output}` : ''})`;
+    options.onRepair?.(`${seen.seen}; ${seen.repair.what} (attempt ${repairs} of ${MAX_REPAIRS})`);
+    return { ...seen, seen: `${seen.seen}; ${lastRepair}` };
+  };
+  return pollUntil(probe, {
     timeoutMs: check.timeoutMs,
     intervalMs: options.intervalMs ?? 200,
     clock: options.clock,
@@ -120,26 +151,80 @@ export async function observe(
       return { ok: result.exitCode === 0, seen: result.exitCode === 0 ? 'open' : 'connection refused' };
     }
     case 'http': {
-      const result = await run([
-        'curl',
-        '-s',
-        '-o',
-        '/dev/null',
-        '--max-time',
-        '2',
-        '-w',
-        '%{http_code}',
-        check.url,
-      ]);
-      const status = Number(result.stdout.trim() || '0');
-      return { ok: status === check.status, seen: status === 0 ? 'no answer' : `HTTP ${status}` };
+      const result = await run(['curl', '-s', '-o', '/dev/null', '-D', '-', '--max-time', '2', check.url]);
+      return judgeHttpResponse(result.stdout, check.status, check.header);
     }
     case 'ipvs-service': {
       const result = await run(['ipvsadm', '-Ln']);
       if (result.exitCode !== 0) return { ok: false, seen: `ipvsadm failed: ${firstLine(result.stderr)}` };
       return judgeIpvsService(result.stdout, check.service, check.realServers);
     }
+    case 'frr-config': {
+      // One exec for every daemon: an exec is the expensive part on a slow engine.
+      const result = await run([
+        'sh',
+        '-c',
+        FRR_RUNNING_CONFIG_SCRIPT,
+        'probe',
+        ...check.daemons.map((d) => d.daemon),
+      ]);
+      return judgeFrrConfig(result.stdout, check.daemons);
+    }
   }
+}
+
+const DAEMON_MARK = '@@lblab-daemon ';
+const FAILED_MARK = '@@lblab-vtysh-failed ';
+
+/** Each daemon's running config under a marker line; a daemon vtysh cannot reach gets a failure mark. */
+const FRR_RUNNING_CONFIG_SCRIPT = `for daemon in "$@"; do
+  echo "${DAEMON_MARK}$daemon"
+  vtysh -d "$daemon" -c 'show running-config' 2>&1 || echo "${FAILED_MARK}$?"
+done`;
+
+/** The command that loads the integrated frr.conf into every running daemon, as FRR's boot does. */
+export const FRR_LOAD_CONFIG = ['vtysh', '-b'];
+
+/**
+ * Judges FRR_RUNNING_CONFIG_SCRIPT's output: every daemon answers and holds every wanted line. A
+ * daemon that answers without its settings missed the boot-time config load: the repair loads it.
+ */
+export function judgeFrrConfig(output: string, daemons: FrrDaemonConfig[]): Observation {
+  const sections = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const line of output.split('\n')) {
+    if (line.startsWith(DAEMON_MARK)) {
+      current = [];
+      sections.set(line.slice(DAEMON_MARK.length).trim(), current);
+    } else {
+      current?.push(line.trim());
+    }
+  }
+  const notAnswering: string[] = [];
+  const lacking: string[] = [];
+  for (const { daemon, holds } of daemons) {
+    const lines = sections.get(daemon);
+    if (!lines || lines.some((line) => line.startsWith(FAILED_MARK))) {
+      notAnswering.push(daemon);
+      continue;
+    }
+    const missing = holds.filter((wanted) => !lines.includes(wanted));
+    if (missing.length > 0) lacking.push(`${daemon} lacks ${missing.map((m) => `"${m}"`).join(', ')}`);
+  }
+  if (notAnswering.length > 0) {
+    return {
+      ok: false,
+      seen: `${notAnswering.join(', ')} not answering vtysh yet${lacking.length ? `; ${lacking.join('; ')}` : ''}`,
+    };
+  }
+  if (lacking.length > 0) {
+    return {
+      ok: false,
+      seen: lacking.join('; '),
+      repair: { cmd: FRR_LOAD_CONFIG, what: 'loading /etc/frr/frr.conf into the daemons' },
+    };
+  }
+  return { ok: true, seen: `configuration loaded in ${daemons.map((d) => d.daemon).join(', ')}` };
 }
 
 interface OspfNeighbourJson {
@@ -160,6 +245,28 @@ export function judgeOspfNeighbours(json: string, wanted: number): Observation {
   return {
     ok: full >= wanted,
     seen: `${full} of ${wanted} Full${states.length ? ` (${states.join(', ')})` : ''}`,
+  };
+}
+
+/** Judges the head of an HTTP response (`curl -D -`): the status and, if wanted, one header's value. */
+export function judgeHttpResponse(
+  head: string,
+  status: number,
+  header?: { name: string; value: string },
+): Observation {
+  const lines = head.split(/\r?\n/);
+  const got = Number(/^HTTP\/\S+\s+(\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
+  if (got === 0) return { ok: false, seen: 'no answer' };
+  if (got !== status) return { ok: false, seen: `HTTP ${got}` };
+  if (!header) return { ok: true, seen: `HTTP ${got}` };
+  const wanted = header.name.toLowerCase();
+  const value = lines
+    .map((line) => /^([^:]+):\s*(.*)$/.exec(line))
+    .find((match) => match?.[1]?.trim().toLowerCase() === wanted)?.[2]
+    ?.trim();
+  return {
+    ok: value === header.value,
+    seen: `HTTP ${got}, ${header.name}: ${value ?? '(none)'}`,
   };
 }
 

@@ -1,40 +1,49 @@
 import { Args, Flags } from '@oclif/core';
-import { LblabCommand } from '../cli/base-command.js';
-import { nodeImageRef } from '../images/node-image.js';
-import { planTopology } from '../plan/compile.js';
-import { openTopology } from '../topology/open.js';
+import { engineFlag, LblabCommand } from '../cli/base-command.js';
+import type { EngineChoice } from '../runtime/engine.js';
 import type { Plan } from '../plan/plan.js';
-import { renderPlan } from '../plan/render-plan.js';
 
 export default class PlanCommand extends LblabCommand {
   static override summary = 'Print exactly what `up` would create, without touching Docker.';
   static override description =
-    'Networks, containers (image, IPs, MACs, capabilities, sysctls), files, setup commands and readiness checks. ' +
-    'Whether directors get IPVS depends on the engine: pass --ipvs or --no-ipvs to see either plan (default: no IPVS, the host kernel here).';
+    'Networks, containers (image, IPs, MACs, capabilities, sysctls), files, setup commands and readiness checks, ' +
+    'for the engine `up --engine` would pick (auto: the host engine if its kernel has IPVS, else the sandbox), ' +
+    'with the data plane and timers `up` would use there. --ipvs / --no-ipvs plan as if the kernel had IPVS or not.';
   static override examples = [
     '<%= config.bin %> plan topologies/ecmp-lvs-dr.yml',
-    '<%= config.bin %> plan topologies/ecmp-lvs-dr.yml --ipvs --files',
+    '<%= config.bin %> plan topologies/ecmp-lvs-dr.yml --engine docker --files',
     '<%= config.bin %> plan topologies/ecmp-lvs-dr.yml --json',
   ];
   static override args = { file: Args.string({ description: 'topology file', required: true }) };
   static override flags = {
     name: Flags.string({ description: "lab name (default: the file's name:)" }),
+    engine: engineFlag,
     ipvs: Flags.boolean({
-      description: 'plan for an engine whose kernel has IPVS',
+      description: "plan as if the engine's kernel had IPVS (--no-ipvs: as if it had not)",
       allowNo: true,
-      default: false,
     }),
     files: Flags.boolean({ description: 'also print the content of every file written into the nodes' }),
   };
 
   async run(): Promise<Plan> {
     const { args, flags } = await this.parse(PlanCommand);
+    const [{ openTopology }, { planTopology }, { renderPlan }, { nodeImageRef }] = await Promise.all([
+      import('../topology/open.js'),
+      import('../plan/compile.js'),
+      import('../plan/render-plan.js'),
+      import('../images/node-image.js'),
+    ]);
     const topology = await openTopology(args.file);
-    const plan = planTopology(topology, {
-      labName: flags.name,
-      defaultImage: await nodeImageRef(),
-      facts: flags.ipvs ? { ipvs: true } : { ipvs: false, ipvsReason: 'planned with --no-ipvs' },
-    });
+    const { plannedEngine } = await import('../runtime/select-engine.js');
+    const engine = await plannedEngine(flags.engine as EngineChoice);
+    const facts =
+      flags.ipvs === undefined
+        ? engine.facts
+        : flags.ipvs
+          ? { engine: engine.facts.engine, ipvs: true }
+          : { engine: engine.facts.engine, ipvs: false, ipvsReason: 'planned with --no-ipvs' };
+    const plan = planTopology(topology, { labName: flags.name, defaultImage: await nodeImageRef(), facts });
+    this.log(`engine: ${engine.facts.engine} (${engine.reason})`);
     this.log(renderPlan(plan, { files: flags.files }));
     return plan;
   }

@@ -14,9 +14,11 @@ import {
   serviceAddress,
   type ResolvedService,
 } from './lvs.js';
-import { FRR_CAPABILITIES, ospfFiles, ospfReadiness, START_FRR } from './routing.js';
+import { FRR_CAPABILITIES, frrParts, START_FRR } from './routing.js';
 import { ARP_SUPPRESSION_SYSCTLS, DEFAULT_HTTP_PORT } from './server.js';
 
+const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
+const KEEPALIVED_LOG = '/var/log/keepalived.log';
 const HEALTH_CHECK_DEFAULTS = { path: '/', status: 200, connectTimeout: 3, delayLoop: 6 };
 
 export const directorKind: NodeKind = {
@@ -34,8 +36,10 @@ export const directorKind: NodeKind = {
     const setup: SetupStep[] = [
       { summary: `VIP ${vip}/32 on lo`, commands: [`ip addr add ${vip}/32 dev lo`] },
     ];
-    const files = ospfFiles(context, [`${vip}/32`]);
-    const readiness: ReadinessCheck[] = [...ospfReadiness(context)];
+    const frr = frrParts(context, [`${vip}/32`]);
+    const files = frr.files;
+    const readiness: ReadinessCheck[] = [...frr.readiness];
+    const logs = [...frr.logs];
 
     if (dataPlane === 'nftables') {
       files.push({
@@ -54,14 +58,20 @@ export const directorKind: NodeKind = {
       }
     } else if ((node.lvs ?? 'keepalived') === 'keepalived') {
       files.push({
-        path: '/etc/keepalived/keepalived.conf',
+        path: KEEPALIVED_CONF,
         content: renderKeepalivedConfig(name, services),
         mode: 0o644,
       });
       setup.push({
         summary: 'keepalived (virtual_server, HTTP_GET health checks)',
-        commands: ['keepalived -f /etc/keepalived/keepalived.conf'],
+        commands: [
+          // Refuse a bad config here, with keepalived's own words, not as a missing IPVS service later.
+          `keepalived --config-test -f ${KEEPALIVED_CONF}`,
+          // In the foreground of its own session so its log can go to a file (it has no log-file option).
+          `setsid --fork keepalived --dont-fork --log-console --log-detail --no-syslog -f ${KEEPALIVED_CONF} </dev/null >>${KEEPALIVED_LOG} 2>&1`,
+        ],
       });
+      logs.push(KEEPALIVED_LOG);
     } else {
       setup.push({
         summary: 'IPVS virtual services via ipvsadm',
@@ -84,6 +94,7 @@ export const directorKind: NodeKind = {
       files,
       setup,
       readiness,
+      logs,
       sysctls: { 'net.ipv4.ip_forward': '1', ...ARP_SUPPRESSION_SYSCTLS },
       dataPlane,
       warnings,

@@ -1,4 +1,5 @@
 /** What a node kind contributes to the plan; the registry maps kind names to these. */
+import type { EngineName, EngineTuning } from '../plan/engine-tuning.js';
 import type { DataPlane, PlannedInterface, ReadinessCheck } from '../plan/plan.js';
 import type { FileSpec } from '../runtime/runtime.js';
 import type { TopologyIssue } from '../topology/issue.js';
@@ -6,6 +7,8 @@ import type { NodeConfig, TopologyConfig } from '../topology/types.js';
 
 /** What the engine can do, learned by the preflight (or assumed by `lblab plan`). */
 export interface EngineFacts {
+  /** The engine the lab runs on; its timers and timeouts follow (plan/engine-tuning.ts). Default docker. */
+  engine?: EngineName;
   ipvs: boolean;
   /** Why IPVS is missing, to repeat in warnings and errors. */
   ipvsReason?: string;
@@ -18,6 +21,7 @@ export interface KindContext {
   interfaces: PlannedInterface[];
   interfacesOf(node: string): PlannedInterface[];
   facts: EngineFacts;
+  tuning: EngineTuning;
 }
 
 export interface SetupStep {
@@ -29,6 +33,8 @@ export interface KindOutput {
   files: FileSpec[];
   setup: SetupStep[];
   readiness: ReadinessCheck[];
+  /** Log files of the daemons this kind starts, for the evidence of a failed readiness. */
+  logs: string[];
   sysctls: Record<string, string>;
   dataPlane?: DataPlane;
   warnings: string[];

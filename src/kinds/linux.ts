@@ -7,5 +7,5 @@ export const linuxKind: NodeKind = {
   keys: [],
   capabilities: BASE_CAPABILITIES,
   check: () => [],
-  build: () => ({ files: [], setup: [], readiness: [], sysctls: {}, warnings: [] }),
+  build: () => ({ files: [], setup: [], readiness: [], logs: [], sysctls: {}, warnings: [] }),
 };

@@ -1,9 +1,11 @@
 /** nginx as an HTTP real server that says who it is (X-Host) and whom it saw (X-Remote-IP). */
+export const NGINX_ERROR_LOG = '/var/log/nginx/error.log';
+
 export function renderNginxConfig(options: { port: number; identity: string }): string {
   return `user www-data;
 worker_processes 1;
 pid /run/nginx.pid;
-error_log /var/log/nginx/error.log warn;
+error_log ${NGINX_ERROR_LOG} warn;
 events { worker_connections 1024; }
 http {
   access_log off;

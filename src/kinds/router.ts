@@ -1,6 +1,6 @@
 /** router: an FRR box that speaks OSPF and, for each VIP directors advertise, expects ECMP to it. */
 import { BASE_CAPABILITIES, type NodeKind } from './kind.js';
-import { FRR_CAPABILITIES, ospfFiles, ospfReadiness, START_FRR } from './routing.js';
+import { FRR_CAPABILITIES, frrParts, START_FRR } from './routing.js';
 import type { ReadinessCheck } from '../plan/plan.js';
 
 export const routerKind: NodeKind = {
@@ -23,10 +23,12 @@ export const routerKind: NodeKind = {
       nexthops: directors,
       timeoutMs: 60_000,
     }));
+    const frr = frrParts(context);
     return {
-      files: ospfFiles(context),
+      files: frr.files,
       setup: [START_FRR],
-      readiness: [...ospfReadiness(context), ...routes],
+      readiness: [...frr.readiness, ...routes],
+      logs: frr.logs,
       sysctls: { 'net.ipv4.ip_forward': '1' },
       warnings: [],
     };

@@ -1,8 +1,16 @@
 /** OSPF pieces shared by the kinds that run FRR (router, director). */
-import { renderFrrConfig, renderFrrDaemons, renderVtyshConf } from './frr.js';
+import {
+  FRR_LOG_PATH,
+  frrDaemonConfigs,
+  renderFrrConfig,
+  renderFrrDaemons,
+  renderVtyshConf,
+  type OspfRender,
+} from './frr.js';
 import type { KindContext, SetupStep } from './kind.js';
 import type { ReadinessCheck } from '../plan/plan.js';
 import type { FileSpec } from '../runtime/runtime.js';
+import type { OspfTimers, ResolvedOspfTimers } from '../topology/types.js';
 import { formatCidr, parseCidr } from '../util/ipv4.js';
 
 export const ROUTING_KINDS = new Set(['router', 'director']);
@@ -20,35 +28,61 @@ export function ospfNeighbours(context: KindContext): string[] {
     .map(([other]) => other);
 }
 
-export function ospfFiles(context: KindContext, extraNetworks: string[] = []): FileSpec[] {
+/** The node's OSPF settings, resolved from the topology; `extraNetworks` adds e.g. a director's VIP/32. */
+function ospfSettings(context: KindContext, extraNetworks: string[]): OspfRender {
   const ospf = context.node.ospf ?? {};
   const networks =
     ospf.networks ??
     context.interfaces.map((iface) => formatCidr(parseCidr(`${iface.ip}/${iface.prefixLength}`)));
-  const area = ospf.area ?? 0;
-  const frrConfig = renderFrrConfig({
+  return {
     hostname: context.name,
     routerId: ospf['router-id'] ?? context.interfaces[0]?.ip ?? '0.0.0.0',
-    area: String(area),
+    area: String(ospf.area ?? 0),
     networks: [...networks, ...extraNetworks.filter((n) => !networks.includes(n))],
     interfaces: context.interfaces.map((iface) => ({ ifname: iface.ifname })),
-    timers: ospf.timers ?? context.topology.topology.defaults?.['ospf-timers'] ?? 'article',
-  });
-  return [
-    { path: '/etc/frr/daemons', content: renderFrrDaemons(), mode: 0o644 },
-    { path: '/etc/frr/frr.conf', content: frrConfig, mode: 0o644 },
-    { path: '/etc/frr/vtysh.conf', content: renderVtyshConf(), mode: 0o644 },
-  ];
+    timers: resolveTimers(ospf.timers ?? context.topology.topology.defaults?.['ospf-timers'], context),
+  };
 }
+
+function resolveTimers(timers: OspfTimers | undefined, context: KindContext): ResolvedOspfTimers {
+  return timers === undefined || timers === 'auto' ? context.tuning.ospfTimers : timers;
+}
+
+/** FRR's files, start-up and readiness for a node that speaks OSPF. */
+export interface FrrParts {
+  files: FileSpec[];
+  /** The daemons hold their config, then (when the node has OSPF neighbours) every adjacency is Full. */
+  readiness: ReadinessCheck[];
+  logs: string[];
+}
+
+export function frrParts(context: KindContext, extraNetworks: string[] = []): FrrParts {
+  const settings = ospfSettings(context, extraNetworks);
+  const neighbours = ospfNeighbours(context).length;
+  return {
+    files: [
+      { path: '/etc/frr/daemons', content: renderFrrDaemons(), mode: 0o644 },
+      { path: '/etc/frr/frr.conf', content: renderFrrConfig(settings), mode: 0o644 },
+      { path: '/etc/frr/vtysh.conf', content: renderVtyshConf(), mode: 0o644 },
+    ],
+    readiness: [
+      { type: 'frr-config', node: context.name, daemons: frrDaemonConfigs(settings), timeoutMs: 60_000 },
+      ...(neighbours > 0
+        ? [{ type: 'ospf-full' as const, node: context.name, neighbors: neighbours, timeoutMs: 60_000 }]
+        : []),
+    ],
+    logs: [FRR_LOG_PATH, FRRINIT_LOG_PATH],
+  };
+}
+
+const FRRINIT_LOG_PATH = '/var/log/frr/frrinit.log';
 
 export const START_FRR: SetupStep = {
   summary: 'start FRR (zebra, ospfd, staticd under watchfrr)',
-  commands: ['chown -R frr:frr /etc/frr', '/usr/lib/frr/frrinit.sh start >/dev/null'],
+  commands: [
+    'chown -R frr:frr /etc/frr',
+    // The daemons log to FRR_LOG_PATH (frr.conf); frrinit's own chatter goes beside it.
+    'install -d -o frr -g frr /var/log/frr',
+    `/usr/lib/frr/frrinit.sh start >>${FRRINIT_LOG_PATH}`,
+  ],
 };
-
-export function ospfReadiness(context: KindContext): ReadinessCheck[] {
-  const neighbours = ospfNeighbours(context).length;
-  return neighbours > 0
-    ? [{ type: 'ospf-full', node: context.name, neighbors: neighbours, timeoutMs: 60_000 }]
-    : [];
-}

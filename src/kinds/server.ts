@@ -1,6 +1,6 @@
 /** server: an nginx real server for DR: the VIP on lo, ARP for it suppressed, X-Host identity. */
 import { BASE_CAPABILITIES, type NodeKind } from './kind.js';
-import { renderNginxConfig } from './nginx.js';
+import { NGINX_ERROR_LOG, renderNginxConfig } from './nginx.js';
 
 export const DEFAULT_HTTP_PORT = 8080;
 
@@ -34,9 +34,11 @@ export const serverKind: NodeKind = {
           node: context.name,
           url: `http://127.0.0.1:${port}/`,
           status: 200,
+          header: { name: 'X-Host', value: identity },
           timeoutMs: 20_000,
         },
       ],
+      logs: [NGINX_ERROR_LOG],
       sysctls: vip ? { ...ARP_SUPPRESSION_SYSCTLS } : {},
       warnings: [],
     };

@@ -69,9 +69,9 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
   const imagesMs = since();
 
   const wanting = directorsWantingIpvs(topology.config);
-  let facts: EngineFacts = { ipvs: false, ipvsReason: 'no director asks for it' };
+  let facts: EngineFacts = { engine: engine.name, ipvs: false, ipvsReason: 'no director asks for it' };
   if (wanting.any.length > 0) {
-    facts = await probeIpvs(runtime, image.ref, { [LABEL.lab]: lab });
+    facts = { engine: engine.name, ...(await probeIpvs(runtime, image.ref, { [LABEL.lab]: lab })) };
     progress({
       stage: 'preflight',
       message: facts.ipvs ? `engine kernel has IPVS` : `engine kernel has no IPVS (${facts.ipvsReason})`,
@@ -83,6 +83,10 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
     isolate: options.isolate,
     defaultImage: image.ref,
     facts,
+  });
+  progress({
+    stage: 'preflight',
+    message: `OSPF timers "auto" mean ${plan.tuning.ospfTimers}, readiness timeouts x${plan.tuning.timeoutScale}: ${plan.tuning.why}`,
   });
   const base = {
     lab,
@@ -251,7 +255,7 @@ export async function verifyLab(
   const plan = planTopology(topology, {
     labName: options.labName,
     defaultImage: nodes[0]?.image ?? '',
-    facts: { ipvs: nodes.some((c) => c.labels[LABEL.dataPlane] === 'ipvs') },
+    facts: { engine: engine.name, ipvs: nodes.some((c) => c.labels[LABEL.dataPlane] === 'ipvs') },
   });
   const containerOf = new Map(plan.nodes.map((node) => [node.name, node.containerName]));
   return runVerification(

@@ -14,6 +14,7 @@ import { shellQuote } from '../util/shell.js';
 import { LABEL } from '../labels.js';
 import { LBLAB_VERSION } from '../version.js';
 import { parseDuration, parseWaitCheck, VERIFY_DEFAULTS } from '../verify/steps.js';
+import { tuningFor } from './engine-tuning.js';
 import type { PlannedInterface, PlannedNetwork, PlannedNode, Plan } from './plan.js';
 
 export interface CompileOptions {
@@ -76,6 +77,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
   const interfacesOf = (node: string) => interfacesByNode.get(node) ?? [];
 
   const warnings: string[] = [];
+  const tuning = tuningFor(options.facts.engine);
   const defaults = config.topology.defaults ?? {};
   const nodes: PlannedNode[] = Object.entries(config.topology.nodes).map(([name, node]) => {
     const kind = getKind(node.kind);
@@ -86,6 +88,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       interfaces: interfacesOf(name),
       interfacesOf,
       facts: options.facts,
+      tuning,
     };
     const output = kind.build(context);
     warnings.push(...output.warnings);
@@ -135,7 +138,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       setupScript: renderSetupScript(steps),
       setup: steps,
       readiness: [
-        ...output.readiness,
+        ...output.readiness.map((check) => ({ ...check, timeoutMs: check.timeoutMs * tuning.timeoutScale })),
         ...(node.ready ?? []).map((condition) =>
           parseWaitCheck(
             { ...condition, node: name },
@@ -143,6 +146,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
           ),
         ),
       ],
+      logs: output.logs,
       ...(output.dataPlane ? { dataPlane: output.dataPlane } : {}),
     };
   });
@@ -154,6 +158,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
     lblabVersion: LBLAB_VERSION,
     networks,
     nodes,
+    tuning,
     warnings,
   };
 }

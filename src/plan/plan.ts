@@ -3,6 +3,7 @@
  * preflight learned about the engine). `lblab plan` prints it; `apply` executes it and nothing else.
  */
 import type { FileSpec } from '../runtime/runtime.js';
+import type { EngineTuning } from './engine-tuning.js';
 
 export type DataPlane = 'ipvs' | 'nftables';
 
@@ -11,8 +12,27 @@ export type ReadinessCheck =
   | { type: 'ospf-full'; node: string; neighbors: number; timeoutMs: number }
   | { type: 'route'; node: string; prefix: string; nexthops: number; timeoutMs: number }
   | { type: 'tcp'; node: string; host: string; port: number; timeoutMs: number }
-  | { type: 'http'; node: string; url: string; status: number; timeoutMs: number }
-  | { type: 'ipvs-service'; node: string; service: string; realServers: number; timeoutMs: number };
+  | {
+      type: 'http';
+      node: string;
+      url: string;
+      status: number;
+      /** A response header that proves the server runs its own configuration, not a default one. */
+      header?: { name: string; value: string };
+      timeoutMs: number;
+    }
+  | { type: 'ipvs-service'; node: string; service: string; realServers: number; timeoutMs: number }
+  | { type: 'frr-config'; node: string; daemons: FrrDaemonConfig[]; timeoutMs: number };
+
+/**
+ * What one FRR daemon must hold in its running config once the integrated frr.conf reached it:
+ * "started" is not "configured" (FRR's boot-time config load can race with a slow daemon start).
+ */
+export interface FrrDaemonConfig {
+  daemon: string;
+  /** Lines that must appear, trimmed, in `vtysh -d DAEMON -c "show running-config"`. */
+  holds: string[];
+}
 
 export interface PlannedNetwork {
   /** Name in the topology file, e.g. `lan`. */
@@ -63,6 +83,8 @@ export interface PlannedNode {
   /** The steps the setup script runs, each with its commands (for `lblab plan`). */
   setup: { summary: string; commands: string[] }[];
   readiness: ReadinessCheck[];
+  /** Log files of the daemons the node runs, shown (their last lines) when the node fails readiness. */
+  logs: string[];
   /** Directors only: which data plane forwards the VIP traffic. */
   dataPlane?: DataPlane;
 }
@@ -74,6 +96,8 @@ export interface Plan {
   lblabVersion: string;
   networks: PlannedNetwork[];
   nodes: PlannedNode[];
+  /** The engine the plan is for, and the timers and timeouts chosen for it. */
+  tuning: EngineTuning;
   /** Non-fatal notes for the user, e.g. why a director falls back to nftables. */
   warnings: string[];
 }

@@ -3,7 +3,12 @@ import type { Plan } from './plan.js';
 import { describeCheck } from '../apply/readiness.js';
 
 export function renderPlan(plan: Plan, options: { files?: boolean } = {}): string {
-  const lines = [`lab ${plan.lab} (topology ${plan.topologyHash}, lblab ${plan.lblabVersion})`, ''];
+  const { tuning } = plan;
+  const lines = [
+    `lab ${plan.lab} (topology ${plan.topologyHash}, lblab ${plan.lblabVersion})`,
+    `engine ${tuning.engine}: OSPF timers "auto" mean ${tuning.ospfTimers}, readiness timeouts x${tuning.timeoutScale} (${tuning.why})`,
+    '',
+  ];
   for (const network of plan.networks) {
     lines.push(
       `network ${network.dockerName}: bridge ${network.subnet}, docker pool ${network.ipRange}, gateway ${network.gateway}`,

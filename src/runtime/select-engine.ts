@@ -4,6 +4,9 @@
  * engine with the nftables director and a warning. Commands that only look at or remove a lab never
  * start anything: they consult the engines that are already there.
  */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { release } from 'node:os';
 import { probeIpvs } from '../apply/preflight.js';
 import { ensureNodeImage } from '../images/node-image.js';
 import {
@@ -15,7 +18,13 @@ import {
 } from '../sandbox/index.js';
 import type { EngineFacts } from '../kinds/kind.js';
 import { DockerRuntime } from './docker-runtime.js';
-import { connectHostDocker, dockerClientFor, type Engine, type EngineChoice } from './engine.js';
+import {
+  connectHostDocker,
+  dockerClientFor,
+  hostDockerEndpoint,
+  type Engine,
+  type EngineChoice,
+} from './engine.js';
 
 type Progress = (line: string) => void;
 
@@ -92,6 +101,41 @@ export async function engineForUp(choice: EngineChoice, progress: Progress): Pro
   if (choice_.engine === 'docker' && host) return hostEngine(host, choice_.reason);
   if (choice_.engine === 'sandbox') return startedSandbox(choice_.reason, progress);
   throw new Error(`no engine can run the lab: ${choice_.reason}`);
+}
+
+/**
+ * What `up --engine CHOICE` would run a lab on, worked out without starting or creating anything:
+ * `lblab plan` shows the engine, data plane and timers `up` will really use.
+ */
+export async function plannedEngine(
+  choice: EngineChoice,
+): Promise<{ facts: EngineFacts & { engine: 'docker' | 'sandbox' }; reason: string }> {
+  if (choice === 'sandbox')
+    return { facts: { engine: 'sandbox', ipvs: true }, reason: 'chosen with --engine sandbox' };
+  const hostIpvs = await localKernelIpvs();
+  if (choice === 'docker')
+    return { facts: { engine: 'docker', ...hostIpvs }, reason: 'chosen with --engine docker' };
+  const sandbox = hostIpvs.ipvs ? { ok: false, reason: 'not needed' } : await canRunSandbox();
+  const auto = chooseAutoEngine({ hostEngine: true, hostIpvs, sandbox });
+  return auto.engine === 'sandbox'
+    ? { facts: { engine: 'sandbox', ipvs: true }, reason: auto.reason }
+    : { facts: { engine: 'docker', ...hostIpvs }, reason: auto.reason };
+}
+
+/** Whether the host engine's kernel (this one, when the engine is local) has IPVS, read from /proc and /lib/modules. */
+async function localKernelIpvs(): Promise<EngineFacts> {
+  if (!hostDockerEndpoint().startsWith('unix://'))
+    return {
+      ipvs: false,
+      ipvsReason: `the engine at ${hostDockerEndpoint()} is remote; plan with --ipvs if its kernel has IPVS`,
+    };
+  if (existsSync('/proc/net/ip_vs')) return { ipvs: true };
+  const modules = `/lib/modules/${release()}`;
+  for (const index of ['modules.dep', 'modules.builtin']) {
+    const text = await readFile(`${modules}/${index}`, 'utf8').catch(() => '');
+    if (/(^|\/)ip_vs\.ko/m.test(text)) return { ipvs: true };
+  }
+  return { ipvs: false, ipvsReason: `kernel ${release()} has no ip_vs module` };
 }
 
 /** The engines that exist right now for this choice; nothing is started. */

@@ -2,7 +2,9 @@ import type { WaitCondition } from '../verify/steps.js';
 
 /** The topology file's shape after schema validation (see schema/topology.schema.json). */
 
-export type OspfTimers = 'article' | 'fast';
+/** A timer profile, or `auto`: the engine's default (see plan/engine-tuning.ts). */
+export type OspfTimers = ResolvedOspfTimers | 'auto';
+export type ResolvedOspfTimers = 'article' | 'fast' | 'steady';
 
 export interface OspfConfig {
   'router-id'?: string;

@@ -186,6 +186,22 @@ describe('compile the seed lab', () => {
 
   it('waits on the router for two OSPF neighbours and two nexthops to the VIP', () => {
     expect(nodeOf(withIpvs, 'router').readiness).toEqual([
+      {
+        type: 'frr-config',
+        node: 'router',
+        daemons: [
+          {
+            daemon: 'ospfd',
+            holds: [
+              'router ospf',
+              'ospf router-id 172.16.253.135',
+              'network 172.16.253.0/24 area 0',
+              'interface eth0',
+            ],
+          },
+        ],
+        timeoutMs: 60_000,
+      },
       { type: 'ospf-full', node: 'router', neighbors: 2, timeoutMs: 60_000 },
       { type: 'route', node: 'router', prefix: '172.16.253.100/32', nexthops: 2, timeoutMs: 60_000 },
     ]);
@@ -194,7 +210,14 @@ describe('compile the seed lab', () => {
   it('waits on each server for HTTP 200 on its port', () => {
     for (const name of ['server1', 'server2']) {
       expect(nodeOf(withIpvs, name).readiness).toEqual([
-        { type: 'http', node: name, url: 'http://127.0.0.1:8080/', status: 200, timeoutMs: 20_000 },
+        {
+          type: 'http',
+          node: name,
+          url: 'http://127.0.0.1:8080/',
+          status: 200,
+          header: { name: 'X-Host', value: name },
+          timeoutMs: 20_000,
+        },
       ]);
     }
   });
@@ -205,7 +228,12 @@ describe('compile the seed lab', () => {
       const director = nodeOf(withIpvs, name);
       expect(director.dataPlane).toBe('ipvs');
       expect(director.labels[LABEL.dataPlane]).toBe('ipvs');
-      expect(director.readiness).toEqual([
+      expect(director.readiness.map((check) => check.type)).toEqual([
+        'frr-config',
+        'ospf-full',
+        'ipvs-service',
+      ]);
+      expect(director.readiness.slice(1)).toEqual([
         { type: 'ospf-full', node: name, neighbors: 2, timeoutMs: 60_000 },
         {
           type: 'ipvs-service',
@@ -235,7 +263,7 @@ describe('compile the seed lab', () => {
       const director = nodeOf(withoutIpvs, name);
       expect(director.dataPlane).toBe('nftables');
       expect(director.labels[LABEL.dataPlane]).toBe('nftables');
-      expect(director.readiness.map((check) => check.type)).toEqual(['ospf-full']);
+      expect(director.readiness.map((check) => check.type)).toEqual(['frr-config', 'ospf-full']);
       expect(director.files.map((file) => file.path)).toContain('/etc/lblab/dr.nft');
       expect(director.files.map((file) => file.path)).not.toContain('/etc/keepalived/keepalived.conf');
     }
@@ -313,16 +341,49 @@ describe('compile the seed lab', () => {
   });
 });
 
+describe('timers and timeouts that fit the engine', () => {
+  it('auto means fast OSPF timers and the base timeouts on the host engine', () => {
+    const compiled = plan(SEED_TEXT, { facts: { engine: 'docker', ipvs: true } });
+    expect(compiled.tuning).toMatchObject({ engine: 'docker', ospfTimers: 'fast', timeoutScale: 1 });
+    const frr = fileOf(nodeOf(compiled, 'lb1'), '/etc/frr/frr.conf');
+    expect(frr).toContain('ip ospf dead-interval minimal hello-multiplier 4');
+    expect(nodeOf(compiled, 'router').readiness.map((check) => check.timeoutMs)).toEqual([
+      60_000, 60_000, 60_000,
+    ]);
+  });
+
+  it('auto means steady timers (hello 1 s, dead 4 s, no DR election) and 3x timeouts in the sandbox', () => {
+    const compiled = plan(SEED_TEXT, { facts: { engine: 'sandbox', ipvs: true } });
+    expect(compiled.tuning).toMatchObject({ engine: 'sandbox', ospfTimers: 'steady', timeoutScale: 3 });
+    const frr = fileOf(nodeOf(compiled, 'lb1'), '/etc/frr/frr.conf');
+    expect(frr).toContain(
+      ' ip ospf network point-to-multipoint\n ip ospf hello-interval 1\n ip ospf dead-interval 4\n',
+    );
+    expect(frr).not.toContain('minimal');
+    expect(nodeOf(compiled, 'router').readiness.map((check) => check.timeoutMs)).toEqual([
+      180_000, 180_000, 180_000,
+    ]);
+    expect(nodeOf(compiled, 'server1').readiness.map((check) => check.timeoutMs)).toEqual([60_000]);
+  });
+
+  it('an explicit profile wins over the engine default', () => {
+    const fast = plan(seedWith('ospf-timers: auto', 'ospf-timers: fast'), {
+      facts: { engine: 'sandbox', ipvs: true },
+    });
+    expect(fileOf(nodeOf(fast, 'router'), '/etc/frr/frr.conf')).toContain('hello-multiplier 4');
+  });
+});
+
 describe('rendered files (snapshots)', () => {
   const withIpvs = () => plan(SEED_TEXT, { facts: { ipvs: true } });
   const withoutIpvs = () => plan(SEED_TEXT, { facts: NO_IPVS });
 
-  it('router frr.conf with the fast timers the seed asks for', () => {
+  it('router frr.conf with the fast timers auto means on the host engine', () => {
     expect(fileOf(nodeOf(withIpvs(), 'router'), '/etc/frr/frr.conf')).toMatchSnapshot();
   });
 
   it('router frr.conf with the article timers', () => {
-    const article = plan(seedWith('ospf-timers: fast', 'ospf-timers: article'));
+    const article = plan(seedWith('ospf-timers: auto', 'ospf-timers: article'));
     expect(fileOf(nodeOf(article, 'router'), '/etc/frr/frr.conf')).toMatchSnapshot();
   });
 

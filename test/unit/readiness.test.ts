@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  FRR_LOAD_CONFIG,
+  judgeFrrConfig,
+  judgeHttpResponse,
   judgeIpvsService,
+  MAX_REPAIRS,
   judgeOspfNeighbours,
   judgeRoute,
   pollUntil,
@@ -166,6 +170,130 @@ describe('waitForCheck', () => {
     );
     expect(execs[0]).toEqual(['ip', '-j', 'route', 'show', '172.16.253.100/32']);
     expect(execs).toHaveLength(4);
+  });
+});
+
+/** ospfd's running config before and after it loaded the integrated frr.conf. */
+const OSPFD_BARE =
+  'Building configuration...\n\nCurrent configuration:\n!\nfrr version 8.4.4\nhostname lb1\n!\nend';
+const OSPFD_LOADED = [
+  'Current configuration:',
+  'hostname lb1',
+  'interface eth0',
+  ' ip ospf network point-to-multipoint',
+  'exit',
+  '!',
+  'router ospf',
+  ' ospf router-id 172.16.253.129',
+  ' network 172.16.253.0/24 area 0',
+  'exit',
+  'end',
+].join('\n');
+const OSPFD_HOLDS = [
+  {
+    daemon: 'ospfd',
+    holds: [
+      'router ospf',
+      'ospf router-id 172.16.253.129',
+      'network 172.16.253.0/24 area 0',
+      'interface eth0',
+    ],
+  },
+];
+const section = (daemon: string, text: string) => `@@lblab-daemon ${daemon}\n${text}\n`;
+
+describe('judgeFrrConfig', () => {
+  it('passes a daemon that shows every wanted line', () => {
+    expect(judgeFrrConfig(section('ospfd', OSPFD_LOADED), OSPFD_HOLDS)).toEqual({
+      ok: true,
+      seen: 'configuration loaded in ospfd',
+    });
+  });
+
+  it('names what a running daemon lacks and offers to load the integrated config', () => {
+    const seen = judgeFrrConfig(section('ospfd', OSPFD_BARE), OSPFD_HOLDS);
+    expect(seen.ok).toBe(false);
+    expect(seen.seen).toBe(
+      'ospfd lacks "router ospf", "ospf router-id 172.16.253.129", "network 172.16.253.0/24 area 0", "interface eth0"',
+    );
+    expect(seen.repair?.cmd).toEqual(FRR_LOAD_CONFIG);
+  });
+
+  it('waits, without a repair, for a daemon vtysh cannot reach yet', () => {
+    const output = section('ospfd', 'ospfd is not running\n@@lblab-vtysh-failed 1');
+    expect(judgeFrrConfig(output, OSPFD_HOLDS)).toEqual({ ok: false, seen: 'ospfd not answering vtysh yet' });
+    expect(judgeFrrConfig('', OSPFD_HOLDS).repair).toBeUndefined();
+  });
+});
+
+describe('judgeHttpResponse', () => {
+  const head = 'HTTP/1.1 200 OK\r\nServer: nginx\r\nX-Host: server1\r\n\r\n';
+  it('checks the status and, when asked, a header value', () => {
+    expect(judgeHttpResponse(head, 200)).toEqual({ ok: true, seen: 'HTTP 200' });
+    expect(judgeHttpResponse(head, 200, { name: 'x-host', value: 'server1' }).ok).toBe(true);
+    expect(judgeHttpResponse(head, 200, { name: 'X-Host', value: 'server2' })).toEqual({
+      ok: false,
+      seen: 'HTTP 200, X-Host: server1',
+    });
+  });
+  it('tells a default page without the header, a wrong status and no answer apart', () => {
+    expect(judgeHttpResponse('HTTP/1.1 200 OK\r\n\r\n', 200, { name: 'X-Host', value: 's' }).seen).toBe(
+      'HTTP 200, X-Host: (none)',
+    );
+    expect(judgeHttpResponse('HTTP/1.1 404 Not Found\r\n', 200)).toEqual({ ok: false, seen: 'HTTP 404' });
+    expect(judgeHttpResponse('', 200)).toEqual({ ok: false, seen: 'no answer' });
+  });
+});
+
+describe('waitForCheck repairs FRR that started without its configuration', () => {
+  /** A node whose ospfd runs but missed the boot-time load; `vtysh -b` loads it, if it works at all. */
+  function frrNode(options: { loadWorks: boolean }) {
+    let loaded = false;
+    const execs: string[][] = [];
+    const runtime = {
+      exec: async (_container: string, cmd: string[]): Promise<ExecResult> => {
+        execs.push(cmd);
+        if (cmd.join(' ') === FRR_LOAD_CONFIG.join(' ')) {
+          loaded = options.loadWorks;
+          return {
+            exitCode: options.loadWorks ? 0 : 1,
+            stdout: '',
+            stderr: options.loadWorks ? '' : 'ospfd: timeout',
+          };
+        }
+        return { exitCode: 0, stdout: section('ospfd', loaded ? OSPFD_LOADED : OSPFD_BARE), stderr: '' };
+      },
+    } as unknown as ContainerRuntime;
+    return { runtime, execs, repairs: () => execs.filter((cmd) => cmd[0] === 'vtysh').length };
+  }
+  const check = { type: 'frr-config', node: 'lb1', daemons: OSPFD_HOLDS, timeoutMs: 5_000 } as const;
+
+  it('detects the missing config, loads it once and then holds', async () => {
+    const node = frrNode({ loadWorks: true });
+    const told: string[] = [];
+    const seen = await waitForCheck(node.runtime, 'lblab-x-lb1', check, {
+      clock: fakeClock(),
+      onRepair: (message) => told.push(message),
+    });
+    expect(seen.ok).toBe(true);
+    expect(node.repairs()).toBe(1);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatch(
+      /^ospfd lacks "router ospf".*; loading \/etc\/frr\/frr\.conf into the daemons \(attempt 1 of 3\)$/,
+    );
+  });
+
+  it('repairs a bounded number of times, then times out naming the daemon and what it lacks', async () => {
+    const node = frrNode({ loadWorks: false });
+    const error = await waitForCheck(node.runtime, 'lblab-x-lb1', check, { clock: fakeClock() }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ReadinessTimeout);
+    expect(node.repairs()).toBe(MAX_REPAIRS);
+    expect((error as Error).message).toContain('lb1: FRR configured');
+    expect((error as Error).message).toContain('ospfd lacks "router ospf"');
+    expect((error as Error).message).toContain('repaired 3 of 3 times');
+    expect((error as Error).message).toContain('exited 1: ospfd: timeout');
   });
 });
 

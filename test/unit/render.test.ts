@@ -252,7 +252,7 @@ describe('renderFrrConfig', () => {
     expect(renderFrrConfig(ospf('fast'))).toMatchInlineSnapshot(`
       "frr defaults traditional
       hostname lb1
-      log stdout informational
+      log file /var/log/frr/frr.log informational
       no ipv6 forwarding
       !
       interface eth0
@@ -267,6 +267,7 @@ describe('renderFrrConfig', () => {
       !
       router ospf
        ospf router-id 10.0.0.2
+       log-adjacency-changes detail
        timers throttle spf 0 0 0
        timers throttle lsa all 0
        timers lsa min-arrival 0

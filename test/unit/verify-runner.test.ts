@@ -7,6 +7,7 @@ import type {
   ExecResult,
   NetnsHelperSpec,
 } from '../../src/runtime/runtime.js';
+import { tuningFor } from '../../src/plan/engine-tuning.js';
 import { runVerification, type VerifyProgressEvent } from '../../src/verify/runner.js';
 import { parseVerifySteps } from '../../src/verify/steps.js';
 
@@ -27,6 +28,7 @@ function plannedNode(name: string, kind: string, extra: Partial<PlannedNode> = {
     setupScript: '',
     setup: [],
     readiness: [],
+    logs: [],
     ...extra,
   };
 }
@@ -37,6 +39,7 @@ const plan: Plan = {
   topologyHash: 'h',
   lblabVersion: '0.0.0',
   networks: [],
+  tuning: tuningFor('docker'),
   nodes: [
     plannedNode('router', 'router'),
     plannedNode('lb1', 'director', { dataPlane: 'ipvs' }),
