@@ -2,7 +2,10 @@
  * Shared behaviour of lblab's commands: --json, --verbose, --engine, and errors that say where
  * (file:line:col) and what to do next, with exit codes a script can rely on.
  */
-import { Command, Flags, type Interfaces } from '@oclif/core';
+// Sub-path imports: the '@oclif/core' index loads all of oclif (and all of semver) up front.
+import { Command } from '@oclif/core/command';
+import * as Flags from '@oclif/core/flags';
+import type * as Interfaces from '@oclif/core/interfaces';
 import { InterruptedError, LabError } from '../apply/errors.js';
 import type { Engine, EngineChoice } from '../runtime/engine.js';
 import { TopologyError } from '../topology/issue.js';

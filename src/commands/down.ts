@@ -1,6 +1,7 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
-import { downLab } from '../lab/lab.js';
+import { teardownLab } from '../apply/teardown.js';
 import { labNameFor } from '../cli/lab-name.js';
 
 export interface DownResult {
@@ -37,7 +38,7 @@ export default class Down extends LblabCommand {
     const lab = flags.all ? undefined : await labNameFor(args.file, flags.name);
     const removed: Omit<DownResult, 'lab'> = { engines: [], containers: [], networks: [] };
     for (const engine of await this.engines(flags.engine)) {
-      const fromEngine = await downLab(engine, lab);
+      const fromEngine = await teardownLab(engine.runtime, lab);
       removed.engines.push(engine.name);
       removed.containers.push(...fromEngine.containers);
       removed.networks.push(...fromEngine.networks);

@@ -1,7 +1,7 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
-import { labStatus } from '../lab/lab.js';
 import type { ExecResult } from '../runtime/runtime.js';
 
 export default class Exec extends LblabCommand {
@@ -25,6 +25,7 @@ export default class Exec extends LblabCommand {
     if (!node || command.length === 0) this.error('usage: lblab exec FILE NODE -- CMD...', { exit: 2 });
     const lab = await labNameFor(file || undefined, flags.name);
     const engine = await this.engineWithLab(flags.engine, lab);
+    const { labStatus } = await import('../lab/lab.js');
     const target = (await labStatus(engine, lab)).find((status) => status.node === node);
     if (!target)
       this.error(

@@ -1,7 +1,8 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
-import { labStatus, type NodeStatus } from '../lab/lab.js';
+import type { NodeStatus } from '../lab/lab.js';
 
 export type EngineNodeStatus = NodeStatus & { engine: string };
 
@@ -32,6 +33,7 @@ export default class Status extends LblabCommand {
     const lab =
       flags.all || (!args.file && !flags.name) ? undefined : await labNameFor(args.file, flags.name);
     const engines = await this.engines(flags.engine);
+    const { labStatus } = await import('../lab/lab.js');
     const nodes: EngineNodeStatus[] = [];
     for (const engine of engines) {
       nodes.push(...(await labStatus(engine, lab)).map((node) => ({ ...node, engine: engine.name })));

@@ -1,12 +1,12 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { LabError } from '../apply/errors.js';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
 import { abortOnSignals } from '../cli/signals.js';
-import { describeVerifyProgress, writeJunit } from '../cli/verify-output.js';
-import { upLab, verifyLab, type UpResult } from '../lab/lab.js';
+import type { UpResult } from '../lab/lab.js';
 import { shellQuote } from '../util/shell.js';
-import { renderHumanReport, type VerifyReport } from '../verify/report.js';
+import type { VerifyReport } from '../verify/report.js';
 
 /** `up --json` output: the lab, and with --verify the experiment's report. */
 export type UpCommandResult = UpResult & { verify?: VerifyReport };
@@ -56,6 +56,7 @@ export default class Up extends LblabCommand {
     }
     const lab = await labNameFor(args.file, flags.name);
     const engine = await this.engineForUp(flags.engine, lab);
+    const { upLab, verifyLab } = await import('../lab/lab.js');
     // With --name, `down FILE` would name the file's lab, not this one.
     const downCommand = `lblab down ${flags.name ? `--name ${lab}` : shellQuote(args.file)}`;
     const interrupt = abortOnSignals(() =>
@@ -86,6 +87,10 @@ export default class Up extends LblabCommand {
     );
     let verify: VerifyReport | undefined;
     if (flags.verify) {
+      const [{ describeVerifyProgress, writeJunit }, { renderHumanReport }] = await Promise.all([
+        import('../cli/verify-output.js'),
+        import('../verify/report.js'),
+      ]);
       verify = await verifyLab(engine, args.file, {
         labName: flags.name,
         onProgress: (event) => {

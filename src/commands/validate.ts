@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import * as Args from '@oclif/core/args';
 import { LblabCommand } from '../cli/base-command.js';
 import { openTopology } from '../topology/open.js';
 

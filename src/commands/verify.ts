@@ -1,9 +1,8 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
-import { describeVerifyProgress, writeJunit } from '../cli/verify-output.js';
-import { verifyLab } from '../lab/lab.js';
-import { renderHumanReport, type VerifyReport } from '../verify/report.js';
+import type { VerifyReport } from '../verify/report.js';
 
 export default class Verify extends LblabCommand {
   static override summary =
@@ -27,6 +26,11 @@ export default class Verify extends LblabCommand {
   async run(): Promise<VerifyReport> {
     const { args, flags } = await this.parse(Verify);
     const engine = await this.engineWithLab(flags.engine, await labNameFor(args.file, flags.name));
+    const [{ describeVerifyProgress, writeJunit }, { verifyLab }, { renderHumanReport }] = await Promise.all([
+      import('../cli/verify-output.js'),
+      import('../lab/lab.js'),
+      import('../verify/report.js'),
+    ]);
     const report = await verifyLab(engine, args.file, {
       labName: flags.name,
       onProgress: (event) => {

@@ -1,16 +1,7 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { LblabCommand } from '../../cli/base-command.js';
-import { dockerClientFor } from '../../runtime/engine.js';
-import {
-  LINK_CIDR_ENV,
-  ensureNodeImageInSandbox,
-  hostEngineBesides,
-  loadImagesIntoSandbox,
-  startSandbox,
-  type LoadedImage,
-  type SandboxNodeImageResult,
-  type StartSandboxResult,
-} from '../../sandbox/index.js';
+import type { LoadedImage, SandboxNodeImageResult, StartSandboxResult } from '../../sandbox/index.js';
+import { LINK_CIDR_ENV } from '../../sandbox/link-address.js';
 
 export interface EngineStartResult extends StartSandboxResult {
   dockerHost: string;
@@ -69,6 +60,10 @@ export default class EngineStart extends LblabCommand {
   async run(): Promise<EngineStartResult> {
     const { flags } = await this.parse(EngineStart);
     const progress = (line: string): void => this.progress(line);
+    const [
+      { dockerClientFor },
+      { ensureNodeImageInSandbox, hostEngineBesides, loadImagesIntoSandbox, startSandbox },
+    ] = await Promise.all([import('../../runtime/engine.js'), import('../../sandbox/index.js')]);
     const started = await startSandbox({
       linkCidr: flags.link,
       tap: flags.tap,

@@ -1,5 +1,5 @@
 import { LblabCommand } from '../../cli/base-command.js';
-import { sandboxStatus, type SandboxStatus } from '../../sandbox/index.js';
+import type { SandboxStatus } from '../../sandbox/index.js';
 
 export type EngineStatusResult = SandboxStatus;
 
@@ -13,6 +13,7 @@ export default class EngineStatus extends LblabCommand {
 
   async run(): Promise<EngineStatusResult> {
     await this.parse(EngineStatus);
+    const { sandboxStatus } = await import('../../sandbox/index.js');
     const status = await sandboxStatus();
     if (status.running) {
       this.log(`running: pid ${status.pid}, tap ${status.tap ?? '?'}`);

@@ -1,6 +1,6 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { LblabCommand } from '../../cli/base-command.js';
-import { stopSandbox, type StopSandboxResult } from '../../sandbox/index.js';
+import type { StopSandboxResult } from '../../sandbox/index.js';
 
 export type EngineStopResult = StopSandboxResult;
 
@@ -27,6 +27,7 @@ export default class EngineStop extends LblabCommand {
 
   async run(): Promise<EngineStopResult> {
     const { flags } = await this.parse(EngineStop);
+    const { stopSandbox } = await import('../../sandbox/index.js');
     const result = await stopSandbox({
       haltTimeoutMs: flags.timeout * 1000,
       onProgress: (line) => this.progress(line),

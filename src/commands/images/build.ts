@@ -1,7 +1,6 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { LblabCommand } from '../../cli/base-command.js';
-import { connectHostDocker } from '../../runtime/engine.js';
-import { ensureNodeImage, type EnsureNodeImageResult } from '../../images/node-image.js';
+import type { EnsureNodeImageResult } from '../../images/node-image.js';
 
 export type ImagesBuildResult = EnsureNodeImageResult;
 
@@ -26,6 +25,10 @@ export default class ImagesBuild extends LblabCommand {
   async run(): Promise<ImagesBuildResult> {
     const { flags } = await this.parse(ImagesBuild);
     // Progress goes to stderr so stdout carries only the result.
+    const [{ connectHostDocker }, { ensureNodeImage }] = await Promise.all([
+      import('../../runtime/engine.js'),
+      import('../../images/node-image.js'),
+    ]);
     const host = await connectHostDocker();
     const result = await ensureNodeImage(host.docker, {
       force: flags.force,
