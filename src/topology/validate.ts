@@ -3,10 +3,8 @@
  * that need the whole topology (addresses, references between nodes, kind-specific keys). Both produce
  * TopologyIssues with document paths; `located` turns them into file:line:col.
  */
-import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Ajv, type AnySchemaObject, type ErrorObject } from 'ajv';
+import type { AnySchemaObject, ErrorObject } from 'ajv';
 import { checkVerifySteps, parseVerifySteps } from '../verify/steps.js';
 import { COMMON_NODE_KEYS } from '../kinds/kind.js';
 import { findKind, kindNames } from '../kinds/registry.js';
@@ -23,28 +21,12 @@ import {
 import { closest, didYouMean } from '../util/suggest.js';
 import type { TopologyIssue } from './issue.js';
 import { located, type LoadedTopology } from './load.js';
+import { topologySchemaValidator } from './schema.js';
 import type { TopologyConfig } from './types.js';
-
-const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
-
-function readSchema(name: string): AnySchemaObject {
-  return JSON.parse(readFileSync(`${SCHEMA_DIR}${name}`, 'utf8')) as AnySchemaObject;
-}
-
-let compiledValidator: ReturnType<Ajv['compile']> | undefined;
-
-function schemaValidator(): ReturnType<Ajv['compile']> {
-  if (!compiledValidator) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
-    ajv.addSchema(readSchema('verify.schema.json'));
-    compiledValidator = ajv.compile(readSchema('topology.schema.json'));
-  }
-  return compiledValidator;
-}
 
 /** Validates and returns the typed topology, or throws a located TopologyError. */
 export function validateTopology(topology: LoadedTopology): TopologyConfig {
-  const validate = schemaValidator();
+  const validate = topologySchemaValidator();
   if (!validate(topology.data)) {
     const error = located(topology, schemaIssues(validate.errors ?? []));
     if (error) throw error;
