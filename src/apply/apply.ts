@@ -102,7 +102,7 @@ export async function applyPlan(
         lastConfigured = Math.max(lastConfigured, performance.now());
         // Settled to the error (or undefined), so nothing is an unhandled rejection while others run.
         readiness.push(
-          waitUntilReady(runtime, node, readinessSignal, progress).then(
+          waitUntilReady(runtime, node, plan.tuning.pollIntervalMs, readinessSignal, progress).then(
             () => undefined,
             (e: unknown) => e,
           ),
@@ -251,11 +251,13 @@ async function runSetup(
 async function waitUntilReady(
   runtime: ContainerRuntime,
   node: PlannedNode,
+  intervalMs: number,
   signal: AbortSignal,
   progress: (event: ProgressEvent) => void,
 ): Promise<void> {
   const failures = await runPool(node.readiness, node.readiness.length, async (check) => {
     const observation = await waitForCheck(runtime, node.containerName, check, {
+      intervalMs,
       signal,
       onRepair: (message) => progress({ node: node.name, stage: 'readiness', message }),
     });

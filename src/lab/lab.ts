@@ -263,7 +263,9 @@ export async function verifyLab(
       runtime: engine.runtime,
       plan,
       waitFor: async (check) => {
-        await waitForCheck(engine.runtime, containerOf.get(check.node) ?? check.node, check);
+        await waitForCheck(engine.runtime, containerOf.get(check.node) ?? check.node, check, {
+          intervalMs: plan.tuning.pollIntervalMs,
+        });
       },
       onProgress: options.onProgress,
     },

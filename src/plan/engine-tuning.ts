@@ -14,6 +14,8 @@ export interface EngineTuning {
   ospfTimers: ResolvedOspfTimers;
   /** Readiness timeouts lblab sets itself are multiplied by this (a user's `timeout:` is kept). */
   timeoutScale: number;
+  /** How often a readiness condition is probed (each probe is one exec in the node). */
+  pollIntervalMs: number;
   /** Why, in a sentence `plan` and `up` print. */
   why: string;
 }
@@ -23,15 +25,17 @@ const TUNING: Readonly<Record<EngineName, EngineTuning>> = {
     engine: 'docker',
     ospfTimers: 'fast',
     timeoutScale: 1,
+    pollIntervalMs: 200,
     why: 'containers on the host kernel: sub-second OSPF hellos hold even with every core busy',
   },
   sandbox: {
     engine: 'sandbox',
     ospfTimers: 'steady',
     timeoutScale: 3,
+    pollIntervalMs: 1000,
     why:
       'containers in the UML guest run every syscall slowly: hello 1 s / dead 4 s never flaps there under load ' +
-      '(250 ms / 1 s does), and readiness gets 3x the time',
+      '(250 ms / 1 s does); readiness gets 3x the time and probes once a second',
   },
 };
 

@@ -1,6 +1,7 @@
 /** ContainerRuntime over dockerode; works against the host engine and the sandbox engine alike. */
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
+import pLimit, { type LimitFunction } from 'p-limit';
 import tar from 'tar-stream';
 import { LABEL } from '../labels.js';
 import { logDocker } from '../util/log.js';
@@ -20,12 +21,25 @@ import type {
 /** Docker's default read-only /proc paths, minus /proc/sys for helpers that set network sysctls. */
 const READONLY_PATHS_WITHOUT_PROC_SYS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sysrq-trigger'];
 
+export interface DockerRuntimeOptions {
+  /**
+   * At most this many execs run in the engine at once; the rest queue (and their timeout starts when
+   * they run). A slow engine flooded with readiness probes starves the very daemons being probed.
+   */
+  maxParallelExecs?: number;
+}
+
 export class DockerRuntime implements ContainerRuntime {
+  private readonly execSlots: LimitFunction | undefined;
+
   constructor(
     readonly docker: Docker,
     /** Where the engine is, for messages: "unix:///var/run/docker.sock", "tcp://198.51.100.2:2375". */
     readonly endpoint: string,
-  ) {}
+    options: DockerRuntimeOptions = {},
+  ) {
+    this.execSlots = options.maxParallelExecs ? pLimit(options.maxParallelExecs) : undefined;
+  }
 
   async createNetwork(spec: NetworkSpec): Promise<string> {
     const network = await timed(`create network ${spec.name}`, () =>
@@ -151,6 +165,13 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async exec(container: string, cmd: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    return this.execSlots
+      ? this.execSlots(() => this.execNow(container, cmd, options))
+      : this.execNow(container, cmd, options);
+  }
+
+  private async execNow(container: string, cmd: string[], options: ExecOptions): Promise<ExecResult> {
+    if (options.signal?.aborted) return { exitCode: 130, stdout: '', stderr: 'interrupted' };
     return timed(`exec ${container}: ${cmd.join(' ').slice(0, 80)}`, async () => {
       const exec = await this.docker.getContainer(container).exec({
         Cmd: cmd,
