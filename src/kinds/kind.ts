@@ -9,6 +9,8 @@ import type { NodeConfig, TopologyConfig } from '../topology/types.js';
 export interface EngineFacts {
   /** The engine the lab runs on; its timers and timeouts follow (plan/engine-tuning.ts). Default docker. */
   engine?: EngineName;
+  /** Sandbox only: nodes that need the guest's kernel run in the guest, the rest on the host engine. */
+  splitsNodes?: boolean;
   ipvs: boolean;
   /** Why IPVS is missing, to repeat in warnings and errors. */
   ipvsReason?: string;

@@ -69,9 +69,10 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
   const imagesMs = since();
 
   const wanting = directorsWantingIpvs(topology.config);
-  let facts: EngineFacts = { engine: engine.name, ipvs: false, ipvsReason: 'no director asks for it' };
+  const where = { engine: engine.name, splitsNodes: engine.splitsNodes };
+  let facts: EngineFacts = { ...where, ipvs: false, ipvsReason: 'no director asks for it' };
   if (wanting.any.length > 0) {
-    facts = { engine: engine.name, ...(await probeIpvs(runtime, image.ref, { [LABEL.lab]: lab })) };
+    facts = { ...where, ...(await probeIpvs(runtime, image.ref, { [LABEL.lab]: lab })) };
     progress({
       stage: 'preflight',
       message: facts.ipvs ? `engine kernel has IPVS` : `engine kernel has no IPVS (${facts.ipvsReason})`,
@@ -255,7 +256,11 @@ export async function verifyLab(
   const plan = planTopology(topology, {
     labName: options.labName,
     defaultImage: nodes[0]?.image ?? '',
-    facts: { engine: engine.name, ipvs: nodes.some((c) => c.labels[LABEL.dataPlane] === 'ipvs') },
+    facts: {
+      engine: engine.name,
+      splitsNodes: engine.splitsNodes,
+      ipvs: nodes.some((c) => c.labels[LABEL.dataPlane] === 'ipvs'),
+    },
   });
   const containerOf = new Map(plan.nodes.map((node) => [node.name, node.containerName]));
   return runVerification(

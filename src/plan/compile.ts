@@ -113,6 +113,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
         commands: node.exec.map((line) => `sh -c ${shellQuote(line)}`),
       });
     }
+    const placement = placementOf(options.facts, output.dataPlane);
     return {
       name,
       kind: node.kind,
@@ -127,6 +128,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
           .map((iface) => `${iface.network}=${iface.ip}`)
           .join(','),
         ...(output.dataPlane ? { [LABEL.dataPlane]: output.dataPlane } : {}),
+        ...(placement ? { [LABEL.placement]: placement } : {}),
       },
       env: stringValues({ ...defaults.env, ...node.env }),
       capAdd: Object.keys(kind.capabilities),
@@ -147,6 +149,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
         ),
       ],
       logs: output.logs,
+      ...(placement ? { placement } : {}),
       ...(output.dataPlane ? { dataPlane: output.dataPlane } : {}),
     };
   });
@@ -161,6 +164,12 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
     tuning,
     warnings,
   };
+}
+
+/** Where a sandbox lab's node runs: in the guest only when it needs the guest's kernel (IPVS). */
+function placementOf(facts: EngineFacts, dataPlane: string | undefined): PlannedNode['placement'] {
+  if (facts.engine !== 'sandbox') return undefined;
+  return !facts.splitsNodes || dataPlane === 'ipvs' ? 'guest' : 'host';
 }
 
 /**

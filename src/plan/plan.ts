@@ -85,6 +85,8 @@ export interface PlannedNode {
   readiness: ReadinessCheck[];
   /** Log files of the daemons the node runs, shown (their last lines) when the node fails readiness. */
   logs: string[];
+  /** Sandbox labs: `guest` for a node that runs in the UML guest (it needs its kernel), else `host`. */
+  placement?: 'guest' | 'host';
   /** Directors only: which data plane forwards the VIP traffic. */
   dataPlane?: DataPlane;
 }

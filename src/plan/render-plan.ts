@@ -16,7 +16,12 @@ export function renderPlan(plan: Plan, options: { files?: boolean } = {}): strin
   }
   for (const node of plan.nodes) {
     lines.push('');
-    lines.push(`node ${node.name} (${node.kind}${node.dataPlane ? `, data plane ${node.dataPlane}` : ''})`);
+    const where = node.placement
+      ? `, runs ${node.placement === 'guest' ? 'in the sandbox guest' : 'on the host engine'}`
+      : '';
+    lines.push(
+      `node ${node.name} (${node.kind}${node.dataPlane ? `, data plane ${node.dataPlane}` : ''}${where})`,
+    );
     lines.push(`  container  ${node.containerName}  image ${node.image}`);
     for (const iface of node.interfaces) {
       lines.push(

@@ -27,10 +27,17 @@ export interface DockerRuntimeOptions {
    * they run). A slow engine flooded with readiness probes starves the very daemons being probed.
    */
   maxParallelExecs?: number;
+  /**
+   * Labels this runtime stamps on everything it creates and requires of everything it lists: the
+   * host engine holds both its own labs and the host-side nodes of sandbox labs, and each engine
+   * must see only its own.
+   */
+  scope?: Record<string, string>;
 }
 
 export class DockerRuntime implements ContainerRuntime {
   private readonly execSlots: LimitFunction | undefined;
+  private readonly scope: Record<string, string>;
 
   constructor(
     readonly docker: Docker,
@@ -39,18 +46,24 @@ export class DockerRuntime implements ContainerRuntime {
     options: DockerRuntimeOptions = {},
   ) {
     this.execSlots = options.maxParallelExecs ? pLimit(options.maxParallelExecs) : undefined;
+    this.scope = options.scope ?? {};
   }
 
   async createNetwork(spec: NetworkSpec): Promise<string> {
     const network = await timed(`create network ${spec.name}`, () =>
       this.docker.createNetwork({
         Name: spec.name,
-        Driver: 'bridge',
         CheckDuplicate: true,
-        Labels: spec.labels,
-        // Labs need no way out, and Docker's MASQUERADE rule for one lab's subnet would rewrite the
-        // traffic of another lab that uses the same subnet on an isolated network.
-        Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
+        Labels: { ...spec.labels, ...this.scope },
+        ...(spec.macvlanParent
+          ? // The guest's half of a segment shared with the host engine (see split-runtime.ts).
+            { Driver: 'macvlan', Options: { parent: spec.macvlanParent, macvlan_mode: 'bridge' } }
+          : {
+              Driver: 'bridge',
+              // Labs need no way out, and Docker's MASQUERADE rule for one lab's subnet would rewrite
+              // the traffic of another lab that uses the same subnet on an isolated network.
+              Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
+            }),
         IPAM: {
           Driver: 'default',
           Config: spec.subnet
@@ -76,7 +89,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async listNetworks(labelFilter: Record<string, string | true> = {}): Promise<NetworkInfo[]> {
     const networks = await timed('list networks', () =>
-      this.docker.listNetworks({ filters: { label: labelFilters(labelFilter) } }),
+      this.docker.listNetworks({ filters: { label: labelFilters({ ...labelFilter, ...this.scope }) } }),
     );
     return networks.map((network) => ({
       id: network.Id,
@@ -94,7 +107,7 @@ export class DockerRuntime implements ContainerRuntime {
         name: spec.name,
         Hostname: spec.hostname,
         Image: spec.image,
-        Labels: spec.labels,
+        Labels: { ...spec.labels, ...this.scope },
         Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
         Entrypoint: entrypoint ? [entrypoint] : undefined,
         Cmd: args,
@@ -147,7 +160,10 @@ export class DockerRuntime implements ContainerRuntime {
 
   async listContainers(labelFilter: Record<string, string | true> = {}): Promise<ContainerInfo[]> {
     const containers = await timed('list containers', () =>
-      this.docker.listContainers({ all: true, filters: { label: labelFilters(labelFilter) } }),
+      this.docker.listContainers({
+        all: true,
+        filters: { label: labelFilters({ ...labelFilter, ...this.scope }) },
+      }),
     );
     return containers.map((container) => ({
       id: container.Id,
@@ -207,7 +223,7 @@ export class DockerRuntime implements ContainerRuntime {
         Image: spec.image,
         Entrypoint: spec.cmd.slice(0, 1),
         Cmd: spec.cmd.slice(1),
-        Labels: { ...spec.labels, [LABEL.helper]: 'true' },
+        Labels: { ...spec.labels, ...this.scope, [LABEL.helper]: 'true' },
         HostConfig: {
           NetworkMode: spec.networkMode,
           CapAdd: spec.capAdd,

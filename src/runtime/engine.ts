@@ -3,13 +3,17 @@
  * `sandbox` is lblab's private engine inside a User-Mode Linux guest whose kernel has IPVS.
  */
 import Docker from 'dockerode';
+import { LABEL } from '../labels.js';
 import { DockerRuntime } from './docker-runtime.js';
+import type { ContainerRuntime } from './runtime.js';
 
 export type EngineChoice = 'docker' | 'sandbox' | 'auto';
 
 export interface Engine {
   name: 'docker' | 'sandbox';
-  runtime: DockerRuntime;
+  runtime: ContainerRuntime;
+  /** Sandbox: only the nodes that need the guest's kernel run in it, the rest on the host engine. */
+  splitsNodes: boolean;
   /** Why this engine was chosen (printed, and recorded in `status --json`). */
   reason: string;
   /** Makes sure lblab's node image is on this engine; returns its ref. */
@@ -17,6 +21,12 @@ export interface Engine {
     onProgress: (line: string) => void,
   ): Promise<{ ref: string; built: boolean; source: string }>;
 }
+
+/** The label each engine stamps on its objects and filters by (see DockerRuntimeOptions.scope). */
+export const ENGINE_SCOPE = {
+  docker: { [LABEL.engine]: 'docker' },
+  sandbox: { [LABEL.engine]: 'sandbox' },
+} as const;
 
 export function hostDockerEndpoint(): string {
   return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
@@ -31,7 +41,7 @@ export function dockerClientFor(endpoint: string): Docker {
 /** Connects to the host engine, or explains how to get one. */
 export async function connectHostDocker(): Promise<DockerRuntime> {
   const endpoint = hostDockerEndpoint();
-  const runtime = new DockerRuntime(dockerClientFor(endpoint), endpoint);
+  const runtime = new DockerRuntime(dockerClientFor(endpoint), endpoint, { scope: ENGINE_SCOPE.docker });
   try {
     await runtime.docker.ping();
   } catch (error) {

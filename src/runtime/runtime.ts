@@ -27,6 +27,8 @@ export interface NetworkSpec {
   ipRange?: string;
   gateway?: string;
   labels: Record<string, string>;
+  /** A macvlan network on this interface instead of a bridge (the sandbox guest's lab links). */
+  macvlanParent?: string;
 }
 
 export interface ContainerInterfaceSpec {

@@ -8,17 +8,23 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { probeIpvs } from '../apply/preflight.js';
+import { LABEL } from '../labels.js';
 import { ensureNodeImage } from '../images/node-image.js';
 import {
   canRunSandbox,
   ensureNodeImageInSandbox,
   hostEngineBesides,
-  sandboxStatus,
+  runningSandboxEndpoint,
+  sandboxLabLinks,
+  sandboxPaths,
   startSandbox,
+  type SandboxEndpoint,
 } from '../sandbox/index.js';
+import { SplitRuntime } from './split-runtime.js';
 import type { EngineFacts } from '../kinds/kind.js';
 import { DockerRuntime } from './docker-runtime.js';
 import {
+  ENGINE_SCOPE,
   connectHostDocker,
   dockerClientFor,
   hostDockerEndpoint,
@@ -32,29 +38,46 @@ function hostEngine(runtime: DockerRuntime, reason: string): Engine {
   return {
     name: 'docker',
     runtime,
+    splitsNodes: false,
     reason,
     prepareNodeImage: (progress) => ensureNodeImage(runtime.docker, { onProgress: progress }),
   };
 }
 
-function sandboxEngine(dockerHost: string, reason: string): Engine {
+/**
+ * The sandbox engine. With a host engine beside it (and a guest that has lab links), a lab is split:
+ * only the nodes that need the guest's kernel run in the slow guest, the rest on the host engine.
+ */
+async function sandboxEngine(endpoint: SandboxEndpoint, reason: string): Promise<Engine> {
+  const { dockerHost } = endpoint;
   // The guest has one slow CPU: two execs at a time keep probes from starving the daemons they probe.
-  const runtime = new DockerRuntime(dockerClientFor(dockerHost), dockerHost, { maxParallelExecs: 2 });
+  const guest = new DockerRuntime(dockerClientFor(dockerHost), dockerHost, {
+    maxParallelExecs: 2,
+    scope: ENGINE_SCOPE.sandbox,
+  });
+  const hostDocker = await hostEngineBesides(dockerHost);
+  const links = endpoint.labLinks ?? [];
+  const runtime =
+    hostDocker && links.length > 0
+      ? new SplitRuntime(
+          new DockerRuntime(hostDocker, hostDockerEndpoint(), { scope: ENGINE_SCOPE.sandbox }),
+          guest,
+          sandboxLabLinks(sandboxPaths(), links),
+        )
+      : guest;
   return {
     name: 'sandbox',
     runtime,
+    splitsNodes: runtime !== guest,
     reason,
     prepareNodeImage: async (progress) =>
-      ensureNodeImageInSandbox(runtime.docker, {
-        hostDocker: await hostEngineBesides(dockerHost),
-        onProgress: progress,
-      }),
+      ensureNodeImageInSandbox(guest.docker, { hostDocker, onProgress: progress }),
   };
 }
 
 async function startedSandbox(reason: string, progress: Progress): Promise<Engine> {
   const started = await startSandbox({ onProgress: progress });
-  return sandboxEngine(started.endpoint.dockerHost, reason);
+  return sandboxEngine(started.endpoint, reason);
 }
 
 async function tryHostDocker(): Promise<DockerRuntime | undefined> {
@@ -112,14 +135,17 @@ export async function plannedEngine(
   choice: EngineChoice,
 ): Promise<{ facts: EngineFacts & { engine: 'docker' | 'sandbox' }; reason: string }> {
   if (choice === 'sandbox')
-    return { facts: { engine: 'sandbox', ipvs: true }, reason: 'chosen with --engine sandbox' };
+    return {
+      facts: { engine: 'sandbox', splitsNodes: true, ipvs: true },
+      reason: 'chosen with --engine sandbox',
+    };
   const hostIpvs = await localKernelIpvs();
   if (choice === 'docker')
     return { facts: { engine: 'docker', ...hostIpvs }, reason: 'chosen with --engine docker' };
   const sandbox = hostIpvs.ipvs ? { ok: false, reason: 'not needed' } : await canRunSandbox();
   const auto = chooseAutoEngine({ hostEngine: true, hostIpvs, sandbox });
   return auto.engine === 'sandbox'
-    ? { facts: { engine: 'sandbox', ipvs: true }, reason: auto.reason }
+    ? { facts: { engine: 'sandbox', splitsNodes: true, ipvs: true }, reason: auto.reason }
     : { facts: { engine: 'docker', ...hostIpvs }, reason: auto.reason };
 }
 
@@ -142,15 +168,16 @@ async function localKernelIpvs(): Promise<EngineFacts> {
 /** The engines that exist right now for this choice; nothing is started. */
 export async function enginesInUse(choice: EngineChoice): Promise<Engine[]> {
   const engines: Engine[] = [];
-  if (choice !== 'sandbox') {
-    const host = choice === 'docker' ? await connectHostDocker() : await tryHostDocker();
-    if (host)
-      engines.push(hostEngine(host, choice === 'docker' ? 'chosen with --engine docker' : 'host engine'));
-  }
+  const host = choice === 'docker' ? await connectHostDocker() : await tryHostDocker();
+  if (host && choice !== 'sandbox')
+    engines.push(hostEngine(host, choice === 'docker' ? 'chosen with --engine docker' : 'host engine'));
   if (choice !== 'docker') {
-    const status = await sandboxStatus({ probe: true });
-    if (status.running && status.answering && status.dockerHost) {
-      engines.push(sandboxEngine(status.dockerHost, 'the sandbox is running'));
+    const endpoint = await runningSandboxEndpoint();
+    if (endpoint) {
+      engines.push(await sandboxEngine(endpoint, 'the sandbox is running'));
+    } else if (host && (await hasSandboxLeftovers(host))) {
+      // The guest is gone but its labs' host-side nodes are not: `down` must still find them.
+      engines.push(stoppedSandboxEngine(host));
     } else if (choice === 'sandbox') {
       throw new Error(
         'the sandbox engine is not running; start it with `lblab engine start` or `lblab up --engine sandbox`',
@@ -161,4 +188,24 @@ export async function enginesInUse(choice: EngineChoice): Promise<Engine[]> {
     throw new Error('no engine is running: no host Docker engine answers and the sandbox is stopped');
   }
   return engines;
+}
+
+function sandboxHalfOnHost(host: DockerRuntime): DockerRuntime {
+  return new DockerRuntime(host.docker, host.endpoint, { scope: ENGINE_SCOPE.sandbox });
+}
+
+async function hasSandboxLeftovers(host: DockerRuntime): Promise<boolean> {
+  const half = sandboxHalfOnHost(host);
+  const filter = { [LABEL.lab]: true } as const;
+  return (await half.listContainers(filter)).length + (await half.listNetworks(filter)).length > 0;
+}
+
+function stoppedSandboxEngine(host: DockerRuntime): Engine {
+  return {
+    name: 'sandbox',
+    runtime: sandboxHalfOnHost(host),
+    splitsNodes: true,
+    reason: "the sandbox is stopped; its labs' host-side nodes are still on the host engine",
+    prepareNodeImage: () => Promise.reject(new Error('the sandbox is stopped')),
+  };
 }

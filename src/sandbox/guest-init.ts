@@ -20,6 +20,8 @@ export const BASE_GUEST_MODULES = [
   'ip_vs_rr',
   'ip_vs_wrr',
   'ip_vs_sh',
+  // Lab links: a sandbox lab network is a macvlan on a vecN in here (see lab-links.ts).
+  'macvlan',
 ] as const;
 
 /**
@@ -50,6 +52,8 @@ export interface GuestInitOptions {
   dockerdFlags: readonly string[];
   dockerApiPort?: number;
   haltPort?: number;
+  /** The lab links' guest ends (vec1...): up, unaddressed, for the macvlan networks on them. */
+  labInterfaces?: readonly string[];
 }
 
 export function guestKernelModules(dockerIptables: boolean): string[] {
@@ -117,6 +121,7 @@ modprobe -a ${options.modules.map(shellQuote).join(' ')} || say "some kernel mod
 ip link set lo up
 ip addr add ${address} dev vec0
 ip link set vec0 up
+${(options.labInterfaces ?? []).map((iface) => `ip link set ${shellQuote(iface)} up`).join('\n')}
 
 # The engine API and the halt port are for the host, over the tap link; not for containers in here.
 # The UML kernel has no nf_tables for IPv4: only the legacy iptables works.

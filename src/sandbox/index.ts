@@ -3,6 +3,7 @@ export {
   startSandbox,
   stopSandbox,
   sandboxStatus,
+  runningSandboxEndpoint,
   type StartSandboxOptions,
   type StartSandboxResult,
   type StopSandboxOptions,
@@ -27,3 +28,4 @@ export {
   type LinkAddresses,
 } from './link-address.js';
 export { findSandboxProcesses } from './uml-process.js';
+export { sandboxLabLinks, type LabLink } from './lab-links.js';

@@ -25,6 +25,7 @@ import {
   readHostRoutes,
   umlKernelVersion,
 } from './host-tools.js';
+import { createLabLinkTaps, deleteLabLinkTaps, labLinksOf, type LabLink } from './lab-links.js';
 import { linkCidrFromEnv, planLinkAddresses } from './link-address.js';
 import { GUEST_INIT_PATH, sandboxPaths, type SandboxPaths } from './sandbox-paths.js';
 import { withSandboxLock } from './state-lock.js';
@@ -70,6 +71,8 @@ export interface SandboxEndpoint {
   haltPort: number;
   rootHash: string;
   startedAt: string;
+  /** Taps the lab networks reach the guest by (absent in guests started by older lblab versions). */
+  labLinks?: LabLink[];
 }
 
 export interface StartSandboxResult {
@@ -202,6 +205,13 @@ export async function sandboxStatus(
   };
 }
 
+/** The endpoint of the running sandbox, if it is alive and answering; starts nothing. */
+export async function runningSandboxEndpoint(
+  options: { stateDir?: string } = {},
+): Promise<SandboxEndpoint | undefined> {
+  return answeringEndpoint(sandboxPaths(options.stateDir));
+}
+
 /** The recorded endpoint of a guest that is alive and whose dockerd answers; undefined otherwise. */
 async function answeringEndpoint(paths: SandboxPaths): Promise<SandboxEndpoint | undefined> {
   const pid = await readPid(paths);
@@ -248,6 +258,7 @@ async function bootGuest(
   await deleteTap(tap);
   const link = planLinkAddresses(options.linkCidr ?? linkCidrFromEnv(), await readHostRoutes(), tap);
   const dockerIptables = options.dockerIptables ?? false;
+  const labLinks = labLinksOf(tap);
   await writeFile(
     paths.initScript,
     renderGuestInit({
@@ -255,6 +266,7 @@ async function bootGuest(
       prefixLength: link.prefixLength,
       modules: guestKernelModules(dockerIptables),
       dockerdFlags: defaultDockerdFlags(dockerIptables),
+      labInterfaces: labLinks.map((link) => link.guestInterface),
     }),
     { mode: 0o755 },
   );
@@ -266,6 +278,7 @@ async function bootGuest(
     initPath: GUEST_INIT_PATH,
     diskImage: paths.diskImage,
     tap,
+    labTaps: labLinks.map((link) => link.hostTap),
     umlDir: paths.umlDir,
   });
   const bootStartedAt = performance.now();
@@ -273,6 +286,7 @@ async function bootGuest(
   try {
     await createTap(tap, link);
     await writeFile(paths.tapFile, `${tap}\n`);
+    await createLabLinkTaps(labLinks);
     await mkdir(paths.umlDir, { recursive: true });
     progress(`Booting the sandbox guest (UML ${kernelVersion}, ${link.guestAddress} on ${tap})`);
     log('starting %s %s', umlBinary, args.join(' '));
@@ -307,6 +321,7 @@ async function bootGuest(
       haltPort: HALT_PORT,
       rootHash: root.rootHash,
       startedAt: new Date().toISOString(),
+      labLinks,
     };
     await writeFile(paths.endpointFile, `${JSON.stringify(endpoint, null, 2)}\n`);
     const bootSeconds = secondsSince(bootStartedAt);
@@ -422,7 +437,10 @@ async function shutDownGuest(
     );
   }
 
-  if (tap !== undefined && (await tapExists(tap))) await deleteTap(tap);
+  if (tap !== undefined) {
+    await deleteLabLinkTaps(labLinksOf(tap));
+    if (await tapExists(tap)) await deleteTap(tap);
+  }
   await rm(path.join(paths.umlDir, UML_UMID), { recursive: true, force: true });
   for (const file of [paths.endpointFile, paths.pidFile, paths.tapFile]) await rm(file, { force: true });
   return { wasRunning, halt };

@@ -12,6 +12,8 @@ export interface UmlCommandLineOptions {
   initPath: string;
   diskImage: string;
   tap: string;
+  /** Taps for the lab links, attached as vec1, vec2, ... (see lab-links.ts). */
+  labTaps?: readonly string[];
   /** UML's runtime directory (mconsole socket, pid file); kept in the state dir rather than ~/.uml. */
   umlDir: string;
 }
@@ -25,7 +27,8 @@ export function umlKernelArgs(options: UmlCommandLineOptions): string[] {
     ['disk image', options.diskImage],
     ['UML directory', options.umlDir],
     ['tap device', options.tap],
-  ] as const) {
+    ...(options.labTaps ?? []).map((tap) => ['lab link tap', tap] as const),
+  ]) {
     if (UNSAFE_IN_UML_OPTION.test(value)) {
       throw new Error(`the sandbox ${what} "${value}" must not contain spaces, ",", "=" or ":"`);
     }
@@ -40,6 +43,7 @@ export function umlKernelArgs(options: UmlCommandLineOptions): string[] {
     `ubd0=${options.diskImage}`,
     // gro=1 is not an optimisation: without it bulk transfers to the guest (docker load) stall.
     `vec0:transport=tap,ifname=${options.tap},gro=1`,
+    ...(options.labTaps ?? []).map((tap, index) => `vec${index + 1}:transport=tap,ifname=${tap},gro=1`),
     // The first console writes to the process's stdout (the console log); nothing reads from it.
     'con=null',
     'con0=null,fd:1',
