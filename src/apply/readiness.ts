@@ -4,6 +4,7 @@
  */
 import type { FrrDaemonConfig, ReadinessCheck } from '../plan/plan.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
+import { realClock, type Clock } from '../util/clock.js';
 import { InterruptedError } from './errors.js';
 
 export interface Observation {
@@ -17,15 +18,7 @@ export interface Observation {
 /** How often waitForCheck runs an observation's repair before it only waits (and then times out). */
 export const MAX_REPAIRS = 3;
 
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const realClock: Clock = {
-  now: () => performance.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
+export { realClock, type Clock } from '../util/clock.js';
 
 export class ReadinessTimeout extends Error {
   /** The node's daemon logs (last lines), added by whoever can read them. */

@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { teardownLab } from '../apply/teardown.js';
 import { labNameFor } from '../cli/lab-name.js';
+import { withLabLock } from '../lab/lab-lock.js';
 
 export interface DownResult {
   lab: string | null;
@@ -38,7 +39,15 @@ export default class Down extends LblabCommand {
     const lab = flags.all ? undefined : await labNameFor(args.file, flags.name);
     const removed: Omit<DownResult, 'lab'> = { engines: [], containers: [], networks: [] };
     for (const engine of await this.engines(flags.engine)) {
-      const fromEngine = await teardownLab(engine.runtime, lab);
+      // A named lab waits for an up or down of it that is still running (see lab-lock.ts).
+      const fromEngine =
+        lab === undefined
+          ? await teardownLab(engine.runtime, lab)
+          : await withLabLock(
+              lab,
+              () => teardownLab(engine.runtime, lab),
+              (line) => this.progress(line),
+            );
       removed.engines.push(engine.name);
       removed.containers.push(...fromEngine.containers);
       removed.networks.push(...fromEngine.networks);

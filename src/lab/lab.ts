@@ -5,7 +5,7 @@
 import { applyPlan, type ApplyTimings, type ProgressEvent } from '../apply/apply.js';
 import { LabError } from '../apply/errors.js';
 import { findConflicts, probeIpvs, requireIpvsWhereDemanded } from '../apply/preflight.js';
-import { teardownLab, type TeardownResult } from '../apply/teardown.js';
+import { teardownLab } from '../apply/teardown.js';
 import type { EngineFacts } from '../kinds/kind.js';
 import { LABEL } from '../labels.js';
 import { planTopology } from '../plan/compile.js';
@@ -17,7 +17,8 @@ import type { VerifyReport } from '../verify/report.js';
 import { runVerification, type VerifyProgressEvent } from '../verify/runner.js';
 import { parseVerifySteps } from '../verify/steps.js';
 import type { TopologyConfig } from '../topology/types.js';
-import { openTopology } from '../topology/open.js';
+import { openTopology, type OpenedTopology } from '../topology/open.js';
+import { withLabLock } from './lab-lock.js';
 
 /** Directors whose data plane depends on whether the engine has IPVS. */
 export function directorsWantingIpvs(config: TopologyConfig): { any: string[]; demanded: string[] } {
@@ -58,11 +59,28 @@ export interface UpOptions {
 }
 
 export async function upLab(engine: Engine, file: string, options: UpOptions = {}): Promise<UpResult> {
-  const started = performance.now();
-  const since = () => Math.round(performance.now() - started);
   const progress = options.onProgress ?? (() => undefined);
   const topology = await openTopology(file);
   const lab = options.labName ?? topology.config.name;
+  return withLabLock(
+    lab,
+    ({ ownerDied }) => upLocked(engine, topology, lab, { ...options, onProgress: progress }, ownerDied),
+    (line) => progress({ stage: 'preflight', message: line }),
+  );
+}
+
+async function upLocked(
+  engine: Engine,
+  topology: OpenedTopology,
+  lab: string,
+  options: UpOptions & { onProgress: (event: ProgressEvent) => void },
+  /** The last up or down of this lab was killed before it finished. */
+  ownerDied: boolean,
+): Promise<UpResult> {
+  const started = performance.now();
+  const since = () => Math.round(performance.now() - started);
+  const progress = options.onProgress;
+  const file = topology.file;
   const runtime = engine.runtime;
 
   const image = await engine.prepareNodeImage((line) => progress({ stage: 'image', message: line }));
@@ -122,7 +140,7 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
     await teardownLab(runtime, lab);
   }
   if (existing.length > 0) {
-    const state = compareWithRunning(plan, existing);
+    const state = ownerDied ? 'incomplete' : compareWithRunning(plan, existing);
     if (state === 'same' && !options.force) {
       const timings = {
         imagesMs,
@@ -138,7 +156,7 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
     if (!options.force) {
       throw new LabError(
         'preflight',
-        `lab ${lab} is already up ${state === 'changed' ? 'from a different topology' : 'but incomplete'}`,
+        `lab ${lab} is already up ${state === 'changed' ? 'from a different topology' : ownerDied ? 'but the lblab process building it was killed before it finished' : 'but incomplete'}`,
         {
           hint: `run \`lblab down ${file}${nameFlag}\` first, or \`lblab up ${file}${nameFlag} --force\` to recreate it`,
         },
@@ -196,10 +214,6 @@ function compareWithRunning(plan: Plan, existing: ContainerInfo[]): 'same' | 'ch
   return plan.nodes.every((node) => running.has(node.name)) && existing.length === plan.nodes.length
     ? 'same'
     : 'incomplete';
-}
-
-export async function downLab(engine: Engine, lab: string | undefined): Promise<TeardownResult> {
-  return teardownLab(engine.runtime, lab);
 }
 
 export interface NodeStatus {

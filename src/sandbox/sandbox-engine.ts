@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pollUntil, realClock, type Clock } from '../apply/readiness.js';
+import { pollUntil } from '../apply/readiness.js';
+import { realClock, type Clock } from '../util/clock.js';
 import { log } from '../util/log.js';
 import {
   DOCKER_API_PORT,
