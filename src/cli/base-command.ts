@@ -16,6 +16,8 @@ export const engineFlag = Flags.string({
     "Which Docker engine runs the lab: docker (the host engine), sandbox (lblab's UML guest with IPVS), or auto (IPVS wherever possible).",
   options: ['auto', 'docker', 'sandbox'],
   default: process.env.LBLAB_ENGINE ?? 'auto',
+  // Help shows the default of this run, not the one oclif.manifest.json recorded at build time.
+  defaultHelp: async () => process.env.LBLAB_ENGINE ?? 'auto',
   env: 'LBLAB_ENGINE',
 });
 
