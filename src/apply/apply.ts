@@ -94,15 +94,23 @@ export async function applyPlan(
     const readiness: Promise<unknown>[] = [];
     let lastStarted = 0;
     let lastConfigured = 0;
+    // Readiness timeouts count from here: a router must not give up on directors still being created.
+    let allConfigured!: () => void;
+    const everyNodeConfigured = new Promise<void>((resolve) => (allConfigured = resolve));
+    let configuredNodes = 0;
     try {
       await inParallel(plan.nodes, concurrency, options.signal, async (node) => {
         await createAndStart(runtime, node, progress);
         lastStarted = Math.max(lastStarted, performance.now());
         await runSetup(runtime, node, progress, options.signal);
         lastConfigured = Math.max(lastConfigured, performance.now());
+        if (++configuredNodes === plan.nodes.length) allConfigured();
         // Settled to the error (or undefined), so nothing is an unhandled rejection while others run.
         readiness.push(
-          waitUntilReady(runtime, node, plan.tuning.pollIntervalMs, readinessSignal, progress).then(
+          waitUntilReady(runtime, node, readinessSignal, progress, {
+            intervalMs: plan.tuning.pollIntervalMs,
+            countFrom: everyNodeConfigured,
+          }).then(
             () => undefined,
             (e: unknown) => e,
           ),
@@ -251,13 +259,13 @@ async function runSetup(
 async function waitUntilReady(
   runtime: ContainerRuntime,
   node: PlannedNode,
-  intervalMs: number,
   signal: AbortSignal,
   progress: (event: ProgressEvent) => void,
+  polling: { intervalMs: number; countFrom: Promise<unknown> },
 ): Promise<void> {
   const failures = await runPool(node.readiness, node.readiness.length, async (check) => {
     const observation = await waitForCheck(runtime, node.containerName, check, {
-      intervalMs,
+      ...polling,
       signal,
       onRepair: (message) => progress({ node: node.name, stage: 'readiness', message }),
     });

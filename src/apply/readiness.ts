@@ -64,10 +64,16 @@ export async function pollUntil(
     clock?: Clock;
     signal?: AbortSignal;
     onTimeout: (lastSeen: string) => Error;
+    /**
+     * The timeout counts from when this settles (polling starts at once): a condition that needs
+     * other nodes gets its full time once they all exist, however slowly they were created.
+     */
+    countFrom?: Promise<unknown>;
   },
 ): Promise<Observation> {
   const clock = options.clock ?? realClock;
-  const deadline = clock.now() + options.timeoutMs;
+  let deadline = options.countFrom ? Infinity : clock.now() + options.timeoutMs;
+  void options.countFrom?.finally(() => (deadline = clock.now() + options.timeoutMs));
   for (;;) {
     if (options.signal?.aborted) throw InterruptedError.from(options.signal);
     const last = await probe();
@@ -87,6 +93,8 @@ export async function waitForCheck(
     signal?: AbortSignal;
     /** Told each time an observation's repair ran, with what it did and what came of it. */
     onRepair?: (message: string) => void;
+    /** See pollUntil. */
+    countFrom?: Promise<unknown>;
   } = {},
 ): Promise<Observation> {
   let repairs = 0;
@@ -109,6 +117,7 @@ export async function waitForCheck(
     intervalMs: options.intervalMs ?? 200,
     clock: options.clock,
     signal: options.signal,
+    countFrom: options.countFrom,
     onTimeout: (lastSeen) => new ReadinessTimeout(check, lastSeen),
   });
 }

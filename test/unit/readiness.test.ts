@@ -129,6 +129,24 @@ describe('pollUntil', () => {
     ).rejects.toThrow('gave up, last t=1200');
   });
 
+  it('counts the timeout from countFrom, so a slow start of the others does not use it up', async () => {
+    const clock = fakeClock();
+    let release!: () => void;
+    const countFrom = new Promise<void>((resolve) => (release = resolve));
+    let probes = 0;
+    const polled = pollUntil(
+      async () => {
+        probes += 1;
+        if (probes === 20) release(); // the others are configured after 20 polls (4 s)
+        return { ok: false, seen: 'no route' };
+      },
+      { timeoutMs: 1_000, intervalMs: 200, clock, countFrom, onTimeout: (seen) => new Error(seen) },
+    );
+    await expect(polled).rejects.toThrow('no route');
+    // 4 s of polling before countFrom settled, then the whole second.
+    expect(probes).toBeGreaterThanOrEqual(25);
+  });
+
   it('stops polling once the signal aborts', async () => {
     const controller = new AbortController();
     controller.abort('SIGTERM');
