@@ -178,6 +178,13 @@ async function upLocked(
     signal: options.signal,
     onProgress: progress,
     keepOnFailure: options.keepOnFailure,
+  }).catch(async (error: unknown) => {
+    const died = await engine.explainFailure?.(lab).catch(() => undefined);
+    if (!died) throw error;
+    throw new LabError('readiness', died, {
+      cause: error,
+      hint: `run \`lblab up ${file}${nameFlag}\` again: it starts a new guest`,
+    });
   });
   return {
     ...base,

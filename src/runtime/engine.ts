@@ -17,6 +17,11 @@ export interface Engine {
   /** Why this engine was chosen (printed, and recorded in `status --json`). */
   reason: string;
   /** Makes sure lblab's node image is on this engine; returns its ref. */
+  /**
+   * After a failed `up`: if the engine itself died (the sandbox guest was killed), clean up what it
+   * left (its tap, pid file, endpoint, and the lab's host-side nodes) and say what happened.
+   */
+  explainFailure?(lab: string): Promise<string | undefined>;
   prepareNodeImage(
     onProgress: (line: string) => void,
   ): Promise<{ ref: string; built: boolean; source: string }>;

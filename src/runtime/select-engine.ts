@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { probeIpvs } from '../apply/preflight.js';
+import { teardownLab } from '../apply/teardown.js';
 import { LABEL } from '../labels.js';
 import { ensureNodeImage } from '../images/node-image.js';
 import {
@@ -15,6 +16,8 @@ import {
   ensureNodeImageInSandbox,
   hostEngineBesides,
   runningSandboxEndpoint,
+  sandboxStatus,
+  stopSandbox,
   sandboxLabLinks,
   sandboxPaths,
   startSandbox,
@@ -70,6 +73,15 @@ async function sandboxEngine(endpoint: SandboxEndpoint, reason: string): Promise
     runtime,
     splitsNodes: runtime !== guest,
     reason,
+    explainFailure: async (lab) => {
+      if ((await sandboxStatus({ probe: false })).running) return undefined;
+      await stopSandbox();
+      if (runtime instanceof SplitRuntime) await teardownLab(runtime.host, lab);
+      return (
+        `the sandbox guest stopped while lab ${lab} was being built (its UML process pid ${endpoint.pid} is gone); ` +
+        "its tap, pid file and endpoint are cleaned up and the lab's host-side nodes removed"
+      );
+    },
     prepareNodeImage: async (progress) =>
       ensureNodeImageInSandbox(guest.docker, { hostDocker, onProgress: progress }),
   };
