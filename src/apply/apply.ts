@@ -41,6 +41,8 @@ export interface ApplyTimings {
 }
 
 export const SETUP_SCRIPT_PATH = '/etc/lblab/setup.sh';
+/** A node's setup script on the host engine; slower engines get the plan's timeout scale on top. */
+const SETUP_TIMEOUT_MS = 120_000;
 
 export async function applyPlan(
   runtime: ContainerRuntime,
@@ -102,7 +104,7 @@ export async function applyPlan(
       await inParallel(plan.nodes, concurrency, options.signal, async (node) => {
         await createAndStart(runtime, node, progress);
         lastStarted = Math.max(lastStarted, performance.now());
-        await runSetup(runtime, node, progress, options.signal);
+        await runSetup(runtime, node, progress, options.signal, SETUP_TIMEOUT_MS * plan.tuning.timeoutScale);
         lastConfigured = Math.max(lastConfigured, performance.now());
         if (++configuredNodes === plan.nodes.length) allConfigured();
         // Settled to the error (or undefined), so nothing is an unhandled rejection while others run.
@@ -234,6 +236,7 @@ async function runSetup(
   node: PlannedNode,
   progress: (event: ProgressEvent) => void,
   signal: AbortSignal | undefined,
+  timeoutMs: number,
 ): Promise<void> {
   progress({
     node: node.name,
@@ -241,7 +244,7 @@ async function runSetup(
     message: node.setup.map((step) => step.summary).join('; ') || 'nothing to set up',
   });
   const result = await runtime.exec(node.containerName, ['sh', SETUP_SCRIPT_PATH], {
-    timeoutMs: 120_000,
+    timeoutMs,
     signal,
   });
   if (signal?.aborted) throw InterruptedError.from(signal);

@@ -88,6 +88,35 @@ export function frrDaemonConfigs(ospf: OspfRender): FrrDaemonConfig[] {
   ];
 }
 
+/** Where the setup script's own check that ospfd took its config is written (see below). */
+export const FRR_CONFIG_LOADED_SCRIPT = '/etc/lblab/frr-config-loaded.sh';
+
+/**
+ * Run by the setup script right after FRR starts, in the node (no exec round trip, which costs
+ * seconds on the sandbox): waits until ospfd answers and, if FRR's own boot-time load missed it, loads
+ * the integrated config itself. Bounded, and never fails setup: the frr-config readiness check judges
+ * the result and says what is missing.
+ */
+export function renderFrrConfigLoadedScript(): string {
+  return `# Rendered by lblab: make sure ospfd holds frr.conf (FRR's own load can miss a slow daemon).
+for attempt in $(seq 1 ${FRR_CONFIG_WAIT_SECONDS}); do
+  if config=$(vtysh -d ospfd -c 'show running-config' 2>/dev/null); then
+    printf '%s\\n' "$config" | grep -q '^router ospf' && exit 0
+    # Answering without it: give FRR's own load a moment, then load the file ourselves.
+    answering=$((\${answering:-0} + 1))
+    if [ "$answering" -ge 3 ]; then
+      echo "lblab: ospfd runs without its config (attempt $attempt); loading /etc/frr/frr.conf"
+      vtysh -b || true
+    fi
+  fi
+  sleep 1
+done
+echo "lblab: ospfd still lacks its config after ${FRR_CONFIG_WAIT_SECONDS} s"
+`;
+}
+
+const FRR_CONFIG_WAIT_SECONDS = 120;
+
 export function renderVtyshConf(): string {
   return 'service integrated-vtysh-config\n';
 }

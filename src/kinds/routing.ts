@@ -1,7 +1,9 @@
 /** OSPF pieces shared by the kinds that run FRR (router, director). */
 import {
+  FRR_CONFIG_LOADED_SCRIPT,
   FRR_LOG_PATH,
   frrDaemonConfigs,
+  renderFrrConfigLoadedScript,
   renderFrrConfig,
   renderFrrDaemons,
   renderVtyshConf,
@@ -64,6 +66,7 @@ export function frrParts(context: KindContext, extraNetworks: string[] = []): Fr
       { path: '/etc/frr/daemons', content: renderFrrDaemons(), mode: 0o644 },
       { path: '/etc/frr/frr.conf', content: renderFrrConfig(settings), mode: 0o644 },
       { path: '/etc/frr/vtysh.conf', content: renderVtyshConf(), mode: 0o644 },
+      { path: FRR_CONFIG_LOADED_SCRIPT, content: renderFrrConfigLoadedScript(), mode: 0o755 },
     ],
     readiness: [
       { type: 'frr-config', node: context.name, daemons: frrDaemonConfigs(settings), timeoutMs: 60_000 },
@@ -84,5 +87,6 @@ export const START_FRR: SetupStep = {
     // The daemons log to FRR_LOG_PATH (frr.conf); frrinit's own chatter goes beside it.
     'install -d -o frr -g frr /var/log/frr',
     `/usr/lib/frr/frrinit.sh start >>${FRRINIT_LOG_PATH}`,
+    `sh ${FRR_CONFIG_LOADED_SCRIPT} >>${FRRINIT_LOG_PATH} 2>&1`,
   ],
 };

@@ -31,6 +31,19 @@ async function isLive(pid: number): Promise<boolean> {
   }
 }
 
+/** The seed lab's containers on the host engine, by name. */
+async function hostContainers(): Promise<string[]> {
+  const ps = await execa('docker', [
+    'ps',
+    '-a',
+    '--filter',
+    'label=lblab.lab=ecmp-lvs-dr',
+    '--format',
+    '{{.Names}}',
+  ]);
+  return ps.stdout.split('\n').filter(Boolean).sort();
+}
+
 async function directorStats(topology: string, node: string): Promise<string> {
   const result = await lblab([
     'exec',
@@ -68,6 +81,16 @@ describe.skipIf(!prerequisites.ok)('the seed lab on real IPVS in the sandbox eng
       expect(json.engine).toBe('sandbox');
       expect(json.dataPlanes).toEqual({ lb1: 'ipvs', lb2: 'ipvs' });
       expect(json.verify.ok).toBe(true);
+
+      // Split: the directors run in the guest, everything else on the host engine, one L2 segment.
+      expect(await hostContainers()).toEqual([
+        'lblab-ecmp-lvs-dr-router',
+        'lblab-ecmp-lvs-dr-server1',
+        'lblab-ecmp-lvs-dr-server2',
+      ]);
+      const guest = await lblabJson<{ dockerHost: string }>(['engine', 'status']);
+      const inGuest = await execa('docker', ['-H', guest.json.dockerHost, 'ps', '--format', '{{.Names}}']);
+      expect(inGuest.stdout.split('\n').sort()).toEqual(['lblab-ecmp-lvs-dr-lb1', 'lblab-ecmp-lvs-dr-lb2']);
 
       // The virtual service, its real server, and counters that moved during the experiment.
       const stats = await directorStats(SEED_TOPOLOGY, 'lb1');
@@ -117,8 +140,11 @@ describe.skipIf(!prerequisites.ok)('the seed lab on real IPVS in the sandbox eng
 
     expect(await findSandboxProcesses(paths.rootDir)).toEqual([]);
     if (pid) expect(await isLive(pid)).toBe(false);
-    const link = await execa('ip', ['link', 'show', 'lblab-sandbox'], { reject: false });
-    expect(link.exitCode).not.toBe(0);
+    for (const tap of ['lblab-sandbox', 'lblab-sandbox1', 'lblab-sandbox8']) {
+      const link = await execa('ip', ['link', 'show', tap], { reject: false });
+      expect(link.exitCode, tap).not.toBe(0);
+    }
+    expect(await hostContainers()).toEqual([]);
     await expect(access(paths.pidFile)).rejects.toThrow();
     await expect(access(paths.endpointFile)).rejects.toThrow();
     const { json: after } = await lblabJson<{ running: boolean }>(['engine', 'status']);

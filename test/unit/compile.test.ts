@@ -247,6 +247,7 @@ describe('compile the seed lab', () => {
         '/etc/frr/daemons',
         '/etc/frr/frr.conf',
         '/etc/frr/vtysh.conf',
+        '/etc/lblab/frr-config-loaded.sh',
         '/etc/keepalived/keepalived.conf',
       ]);
     }
