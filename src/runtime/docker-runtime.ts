@@ -49,6 +49,14 @@ export class DockerRuntime implements ContainerRuntime {
     this.scope = options.scope ?? {};
   }
 
+  /**
+   * A search for lblab objects sees only this engine's; an unfiltered one (the preflight looking for
+   * name and subnet clashes) sees everything on the engine.
+   */
+  private scoped(labelFilter: Record<string, string | true>): Record<string, string | true> {
+    return Object.keys(labelFilter).length > 0 ? { ...labelFilter, ...this.scope } : {};
+  }
+
   async createNetwork(spec: NetworkSpec): Promise<string> {
     const network = await timed(`create network ${spec.name}`, () =>
       this.docker.createNetwork({
@@ -89,7 +97,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async listNetworks(labelFilter: Record<string, string | true> = {}): Promise<NetworkInfo[]> {
     const networks = await timed('list networks', () =>
-      this.docker.listNetworks({ filters: { label: labelFilters({ ...labelFilter, ...this.scope }) } }),
+      this.docker.listNetworks({ filters: { label: labelFilters(this.scoped(labelFilter)) } }),
     );
     return networks.map((network) => ({
       id: network.Id,
@@ -162,7 +170,7 @@ export class DockerRuntime implements ContainerRuntime {
     const containers = await timed('list containers', () =>
       this.docker.listContainers({
         all: true,
-        filters: { label: labelFilters({ ...labelFilter, ...this.scope }) },
+        filters: { label: labelFilters(this.scoped(labelFilter)) },
       }),
     );
     return containers.map((container) => ({
