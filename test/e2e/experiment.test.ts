@@ -80,7 +80,7 @@ describe('the ECMP experiment on the host engine', () => {
       expect(observationsOf(json).map((step) => step?.verdict)).toEqual(['pass', 'pass', 'pass']);
       if (run === 1) {
         expect(json.steps.find((step) => step.type === 'addresses')?.summary).toBe(
-          'added 7 on lo, 1 unchanged',
+          'added 23 on lo, 1 unchanged',
         );
       }
     }

@@ -80,7 +80,7 @@ describe('every Docker call and exec is logged with its duration', () => {
       expect(calls(stderr, `exec ${container}: sh /etc/lblab/setup.sh`), node).toHaveLength(1);
     }
     // The server's readiness probe is an exec too, logged each time it runs.
-    const probe = `exec lblab-${LAB}-web: curl -s -o /dev/null --max-time 2 -w %{http_code} http://127.0.0.1:8080/`;
+    const probe = `exec lblab-${LAB}-web: curl -s -o /dev/null -D - --max-time 2 http://127.0.0.1:8080/`;
     expect(calls(stderr, probe).length, stderr).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
