@@ -99,23 +99,24 @@ export const FRR_CONFIG_LOADED_SCRIPT = '/etc/lblab/frr-config-loaded.sh';
  */
 export function renderFrrConfigLoadedScript(): string {
   return `# Rendered by lblab: make sure ospfd holds frr.conf (FRR's own load can miss a slow daemon).
-for attempt in $(seq 1 ${FRR_CONFIG_WAIT_SECONDS}); do
-  if config=$(vtysh -d ospfd -c 'show running-config' 2>/dev/null); then
-    printf '%s\\n' "$config" | grep -q '^router ospf' && exit 0
-    # Answering without it: give FRR's own load a moment, then load the file ourselves.
-    answering=$((\${answering:-0} + 1))
-    if [ "$answering" -ge 3 ]; then
-      echo "lblab: ospfd runs without its config (attempt $attempt); loading /etc/frr/frr.conf"
-      vtysh -b || true
-    fi
+holds_config() { vtysh -d ospfd -c 'show running-config' 2>/dev/null | grep -q '^router ospf'; }
+answers() { vtysh -d ospfd -c 'show version' >/dev/null 2>&1; }
+for second in $(seq 1 ${FRR_ANSWER_WAIT_SECONDS}); do answers && break; sleep 1; done
+# Give FRR's own load a moment, then load the file ourselves, a bounded number of times.
+for attempt in 1 2 3 4 5; do
+  holds_config && exit 0
+  if [ "$attempt" -gt 2 ]; then
+    echo "lblab: ospfd runs without its config; loading /etc/frr/frr.conf"
+    vtysh -b || true
   fi
   sleep 1
 done
-echo "lblab: ospfd still lacks its config after ${FRR_CONFIG_WAIT_SECONDS} s"
+echo "lblab: ospfd still lacks its config; the readiness check will say what is missing"
 `;
 }
 
-const FRR_CONFIG_WAIT_SECONDS = 120;
+/** How long setup waits for ospfd to answer vtysh at all (the guest can take this long when busy). */
+const FRR_ANSWER_WAIT_SECONDS = 60;
 
 export function renderVtyshConf(): string {
   return 'service integrated-vtysh-config\n';
