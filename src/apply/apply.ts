@@ -8,7 +8,7 @@ import type { ContainerRuntime } from '../runtime/runtime.js';
 import { InterruptedError, LabError, type Stage } from './errors.js';
 import { runPool } from './pool.js';
 import { checkBindSources } from './preflight.js';
-import { describeCheck, ReadinessTimeout, waitForCheck } from './readiness.js';
+import { describeCheck, PROBE_TIMEOUT_MS, ReadinessTimeout, waitForCheck } from './readiness.js';
 import { teardownLab } from './teardown.js';
 
 export interface ProgressEvent {
@@ -111,6 +111,7 @@ export async function applyPlan(
         readiness.push(
           waitUntilReady(runtime, node, readinessSignal, progress, {
             intervalMs: plan.tuning.pollIntervalMs,
+            probeTimeoutMs: PROBE_TIMEOUT_MS * plan.tuning.timeoutScale,
             countFrom: everyNodeConfigured,
           }).then(
             () => undefined,
@@ -264,7 +265,7 @@ async function waitUntilReady(
   node: PlannedNode,
   signal: AbortSignal,
   progress: (event: ProgressEvent) => void,
-  polling: { intervalMs: number; countFrom: Promise<unknown> },
+  polling: { intervalMs: number; probeTimeoutMs: number; countFrom: Promise<unknown> },
 ): Promise<void> {
   const failures = await runPool(node.readiness, node.readiness.length, async (check) => {
     const observation = await waitForCheck(runtime, node.containerName, check, {

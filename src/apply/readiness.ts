@@ -95,12 +95,14 @@ export async function waitForCheck(
     onRepair?: (message: string) => void;
     /** See pollUntil. */
     countFrom?: Promise<unknown>;
+    /** How long one probe exec may take before it counts as "no answer". */
+    probeTimeoutMs?: number;
   } = {},
 ): Promise<Observation> {
   let repairs = 0;
   let lastRepair = '';
   const probe = async (): Promise<Observation> => {
-    const seen = await observe(runtime, container, check);
+    const seen = await observe(runtime, container, check, options.probeTimeoutMs);
     if (seen.ok || !seen.repair) return seen;
     if (repairs >= MAX_REPAIRS) return { ...seen, seen: `${seen.seen}; ${lastRepair}` };
     repairs += 1;
@@ -122,12 +124,16 @@ export async function waitForCheck(
   });
 }
 
+/** One probe exec on the host engine; slower engines pass a longer one (see EngineTuning). */
+export const PROBE_TIMEOUT_MS = 10_000;
+
 export async function observe(
   runtime: ContainerRuntime,
   container: string,
   check: ReadinessCheck,
+  probeTimeoutMs = PROBE_TIMEOUT_MS,
 ): Promise<Observation> {
-  const run = async (cmd: string[]) => runtime.exec(container, cmd, { timeoutMs: 10_000 });
+  const run = async (cmd: string[]) => runtime.exec(container, cmd, { timeoutMs: probeTimeoutMs });
   switch (check.type) {
     case 'ospf-full': {
       const result = await run(['vtysh', '-c', 'show ip ospf neighbor json']);

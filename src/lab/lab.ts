@@ -12,7 +12,7 @@ import { planTopology } from '../plan/compile.js';
 import type { DataPlane, Plan } from '../plan/plan.js';
 import type { Engine } from '../runtime/engine.js';
 import type { ContainerInfo } from '../runtime/runtime.js';
-import { waitForCheck } from '../apply/readiness.js';
+import { PROBE_TIMEOUT_MS, waitForCheck } from '../apply/readiness.js';
 import type { VerifyReport } from '../verify/report.js';
 import { runVerification, type VerifyProgressEvent } from '../verify/runner.js';
 import { parseVerifySteps } from '../verify/steps.js';
@@ -291,6 +291,7 @@ export async function verifyLab(
       waitFor: async (check) => {
         await waitForCheck(engine.runtime, containerOf.get(check.node) ?? check.node, check, {
           intervalMs: plan.tuning.pollIntervalMs,
+          probeTimeoutMs: PROBE_TIMEOUT_MS * plan.tuning.timeoutScale,
         });
       },
       onProgress: options.onProgress,
