@@ -126,7 +126,7 @@ export async function applyPlan(
     }
     const readinessErrors = (await Promise.all(readiness)).filter((error) => error !== undefined);
     checkAbort();
-    throwFirstFailure(readinessErrors.map((error) => ({ error })));
+    throwFirstFailure(ReadinessTimeout.causesFirst(readinessErrors).map((error) => ({ error })));
     // Stage durations from the marks: the last node started, the last node configured, all ready.
     return {
       networksMs: Math.round(networksDone - started),
@@ -222,11 +222,16 @@ function throwFirstFailure(failures: { error: unknown }[]): void {
   const more = others.length > 0 ? `\n  and ${others.length} more: ${others.join('\n  ')}` : '';
   if (error instanceof ReadinessTimeout) {
     const evidence = error.evidence ? `\n${error.check.node}'s logs:\n${error.evidence}` : '';
-    throw new LabError('readiness', ReadinessTimeout.detail(error.check, error.lastSeen) + more + evidence, {
-      node: error.check.node,
-      cause: error,
-      hint: readinessHint(error),
-    });
+    const also = error.alsoUnmet.map((message) => `\n  also ${message}`).join('');
+    throw new LabError(
+      'readiness',
+      ReadinessTimeout.detail(error.check, error.lastSeen) + also + more + evidence,
+      {
+        node: error.check.node,
+        cause: error,
+        hint: readinessHint(error),
+      },
+    );
   }
   if (error instanceof Error) error.message += more;
   throw error;
@@ -275,9 +280,11 @@ async function waitUntilReady(
     });
     progress({ node: node.name, stage: 'ready', message: `${describeCheck(check)}: ${observation.seen}` });
   });
-  const first = failures[0]?.error;
+  const [first, ...others] = ReadinessTimeout.causesFirst(failures.map((failure) => failure.error));
   if (first === undefined) return;
   if (first instanceof ReadinessTimeout && !signal.aborted) first.evidence = await logTails(runtime, node);
+  // The node's other unmet conditions ride along: they are often consequences of the first.
+  if (first instanceof ReadinessTimeout) first.alsoUnmet = others.map((other) => (other as Error).message);
   throw first;
 }
 

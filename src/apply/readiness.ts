@@ -23,16 +23,29 @@ export { realClock, type Clock } from '../util/clock.js';
 export class ReadinessTimeout extends Error {
   /** The node's daemon logs (last lines), added by whoever can read them. */
   evidence = '';
+  /** The same node's other conditions that were not met either (often consequences of this one). */
+  alsoUnmet: string[] = [];
 
   constructor(
     readonly check: ReadinessCheck,
     readonly lastSeen: string,
+    /** How often a repair ran before the timeout: a check that was repaired and still failed is the likely cause. */
+    readonly repairs = 0,
   ) {
     super(`${check.node}: ${ReadinessTimeout.detail(check, lastSeen)}`);
     this.name = 'ReadinessTimeout';
   }
 
   /** The message without the node name, for errors that already carry it. */
+  /**
+   * Failures in the order to report them: one whose repair ran and did not help first (an ospfd
+   * without its config explains why its neighbours never came Full), the rest as they came.
+   */
+  static causesFirst<T>(errors: T[]): T[] {
+    const repairs = (error: T) => (error instanceof ReadinessTimeout ? error.repairs : 0);
+    return [...errors].sort((a, b) => Number(repairs(b) > 0) - Number(repairs(a) > 0));
+  }
+
   static detail(check: ReadinessCheck, lastSeen: string): string {
     return `${describeCheck(check)} not reached after ${check.timeoutMs / 1000} s (last seen: ${lastSeen})`;
   }
@@ -120,7 +133,7 @@ export async function waitForCheck(
     clock: options.clock,
     signal: options.signal,
     countFrom: options.countFrom,
-    onTimeout: (lastSeen) => new ReadinessTimeout(check, lastSeen),
+    onTimeout: (lastSeen) => new ReadinessTimeout(check, lastSeen, repairs),
   });
 }
 

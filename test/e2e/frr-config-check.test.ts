@@ -77,6 +77,8 @@ describe('FRR that started without its configuration', () => {
       /lb1: readiness: FRR configured \(ospfd: 5 settings\) not reached after 60 s \(last seen: ospfd lacks "router ospf", "ospf router-id 172\.16\.253\.129"/,
     );
     expect(stderr).toContain('repaired 3 of 3 times');
+    // Its consequence, lb1's neighbours never coming Full, is reported after it, not instead of it.
+    expect(stderr).toMatch(/\n {2}also lb1: 2 OSPF neighbour\(s\) Full not reached/);
     expect(stderr).toContain("lb1's logs:\n--- /var/log/frr/frr.log");
     expect(stderr).toContain('Try this: FRR did not load /etc/frr/frr.conf');
     // Rolled back: nothing of the lab is left.

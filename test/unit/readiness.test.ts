@@ -312,6 +312,16 @@ describe('waitForCheck repairs FRR that started without its configuration', () =
     expect((error as Error).message).toContain('ospfd lacks "router ospf"');
     expect((error as Error).message).toContain('repaired 3 of 3 times');
     expect((error as Error).message).toContain('exited 1: ospfd: timeout');
+    expect((error as ReadinessTimeout).repairs).toBe(MAX_REPAIRS);
+  });
+
+  it('puts a failure whose repair did not help before the failures it explains', () => {
+    const neighbours = { type: 'ospf-full', node: 'lb1', neighbors: 2, timeoutMs: 60_000 } as const;
+    const consequence = new ReadinessTimeout(neighbours, '0 of 2 Full');
+    const cause = new ReadinessTimeout(check, 'ospfd lacks "router ospf"', MAX_REPAIRS);
+    const other = new Error('setup failed');
+    expect(ReadinessTimeout.causesFirst([consequence, other, cause])).toEqual([cause, consequence, other]);
+    expect(ReadinessTimeout.causesFirst([consequence, other])).toEqual([consequence, other]);
   });
 });
 
