@@ -1,3 +1,4 @@
+/* global module */
 /**
  * lblab's layers, lowest first: a module may import from its own layer and the ones below it, never
  * from a layer above, and no two modules may import each other in a circle. ARCHITECTURE.md says what

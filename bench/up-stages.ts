@@ -19,9 +19,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import type { RouteCheck } from '../src/checks/route.js';
 import type { UpResult } from '../src/lab/lab.js';
-import type { Plan, PlannedInterface, PlannedNode } from '../src/plan/plan.js';
-import type { FileSpec } from '../src/runtime/runtime.js';
+import type { Plan, PlannedInterface, PlannedNode } from '../src/core/plan.js';
+import type { FileSpec } from '../src/core/runtime.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const LBLAB = join(REPO, 'bin', 'run.js');
@@ -495,7 +496,7 @@ function nodeNamed(plan: Plan, name: string): PlannedNode {
 async function describeTarget(file: string): Promise<Target> {
   const plan = JSON.parse((await lblab('plan', file, '--json')).stdout) as Plan;
   const routeChecks = plan.nodes.flatMap((node) => node.readiness.filter((check) => check.type === 'route'));
-  const route = routeChecks[0];
+  const route = routeChecks[0] as RouteCheck | undefined;
   if (!route || route.type !== 'route')
     throw new Error(`${file}: no node waits for a route; nothing to poll`);
   const topology = parseYaml(await readFile(file, 'utf8')) as {

@@ -3,12 +3,14 @@
  * → one setup exec), then every readiness condition in parallel. Any failure or interrupt removes
  * everything this lab has, so `up` is all or nothing.
  */
-import type { Plan, PlannedNode } from '../plan/plan.js';
-import type { ContainerRuntime } from '../runtime/runtime.js';
-import { InterruptedError, LabError, type Stage } from './errors.js';
+import type { Plan, PlannedNode } from '../core/plan.js';
+import type { ContainerRuntime } from '../core/runtime.js';
+import { LabError, type Stage } from '../core/errors.js';
+import { InterruptedError } from '../util/interrupt.js';
 import { runPool } from './pool.js';
 import { checkBindSources } from './preflight.js';
-import { describeCheck, PROBE_TIMEOUT_MS, ReadinessTimeout, waitForCheck } from './readiness.js';
+import { checkTypeOf, describeCheck } from '../checks/registry.js';
+import { PROBE_TIMEOUT_MS, ReadinessTimeout, waitForCheck } from '../checks/wait.js';
 import { teardownLab } from './teardown.js';
 
 export interface ProgressEvent {
@@ -304,15 +306,10 @@ async function logTails(runtime: ContainerRuntime, node: PlannedNode): Promise<s
   }
 }
 
+/** The check type's own advice, else the general one. */
 function readinessHint(error: ReadinessTimeout): string {
-  switch (error.check.type) {
-    case 'ospf-full':
-      return 'rerun with --keep-on-failure, then look at OSPF: lblab exec <file> <node> -- vtysh -c "show ip ospf interface"';
-    case 'frr-config':
-      return 'FRR did not load /etc/frr/frr.conf: rerun with --keep-on-failure, then lblab exec <file> <node> -- vtysh -c "show running-config"';
-    case 'route':
-      return 'a director is not advertising the VIP: rerun with --keep-on-failure, then lblab exec <file> router -- vtysh -c "show ip ospf database"';
-    default:
-      return 'rerun with --verbose to see every probe, or with --keep-on-failure to look inside the nodes';
-  }
+  return (
+    checkTypeOf(error.check).hint ??
+    'rerun with --verbose to see every probe, or with --keep-on-failure to look inside the nodes'
+  );
 }

@@ -4,12 +4,12 @@
  */
 import { realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, sep } from 'node:path';
-import type { EngineFacts } from '../kinds/kind.js';
-import { LABEL } from '../labels.js';
-import type { Plan } from '../plan/plan.js';
-import type { ContainerRuntime } from '../runtime/runtime.js';
+import type { EngineFacts } from '../core/engine.js';
+import { LABEL } from '../core/labels.js';
+import type { Plan } from '../core/plan.js';
+import type { ContainerRuntime } from '../core/runtime.js';
 import { cidrsOverlap, parseCidr } from '../util/ipv4.js';
-import { LabError } from './errors.js';
+import { LabError } from '../core/errors.js';
 
 /** Asks the engine's kernel, from a throwaway container, whether IPVS can be used. */
 export async function probeIpvs(

@@ -2,8 +2,8 @@
  * Teardown by label: only objects carrying `lblab.lab` (and the lab's name, unless --all) are touched.
  * Missing objects are fine, so `down` works on half-built labs and twice in a row.
  */
-import { LABEL } from '../labels.js';
-import type { ContainerRuntime } from '../runtime/runtime.js';
+import { LABEL } from '../core/labels.js';
+import type { ContainerRuntime } from '../core/runtime.js';
 import { runPool } from './pool.js';
 
 export interface TeardownResult {

@@ -6,9 +6,10 @@
 import { Command } from '@oclif/core/command';
 import * as Flags from '@oclif/core/flags';
 import type * as Interfaces from '@oclif/core/interfaces';
-import { InterruptedError, LabError } from '../apply/errors.js';
+import { LabError } from '../core/errors.js';
+import { InterruptedError } from '../util/interrupt.js';
 import type { Engine, EngineChoice } from '../runtime/engine.js';
-import { TopologyError } from '../topology/issue.js';
+import { TopologyError } from '../core/issue.js';
 import { enableVerbose } from '../util/log.js';
 
 export const engineFlag = Flags.string({

@@ -2,7 +2,7 @@
  * Ctrl-C during `up`: the first SIGINT/SIGTERM/SIGHUP aborts (the lab is rolled back, exit 130/143/129);
  * a second one exits at once and says how to clean up by hand.
  */
-import { exitCodeFor, INTERRUPT_SIGNALS, type InterruptSignal } from '../apply/errors.js';
+import { exitCodeFor, INTERRUPT_SIGNALS, type InterruptSignal } from '../util/interrupt.js';
 
 export function abortOnSignals(onSecond: (signal: InterruptSignal) => void): {
   signal: AbortSignal;

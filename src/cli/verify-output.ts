@@ -1,7 +1,7 @@
 /** Shared by `verify` and `up --verify`: progress lines, the human report and the JUnit file. */
 import { writeFile } from 'node:fs/promises';
+import { renderJunit } from '../verify/render-report.js';
 import type { VerifyReport } from '../verify/report.js';
-import { renderJunit } from '../verify/report.js';
 import type { VerifyProgressEvent } from '../verify/runner.js';
 
 export function describeVerifyProgress(event: VerifyProgressEvent): string | undefined {

@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
-import type { ExecResult } from '../runtime/runtime.js';
+import type { ExecResult } from '../core/runtime.js';
 
 export default class Exec extends LblabCommand {
   static override summary = 'Run a command in a lab node and exit with its exit code.';

@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import type { EngineChoice } from '../runtime/engine.js';
-import type { Plan } from '../plan/plan.js';
+import type { Plan } from '../core/plan.js';
 
 export default class PlanCommand extends LblabCommand {
   static override summary = 'Print exactly what `up` would create, without touching Docker.';

@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
 import type { NodeStatus } from '../lab/lab.js';
+import { formatTable } from '../util/text.js';
 
 export type EngineNodeStatus = NodeStatus & { engine: string };
 
@@ -54,20 +55,7 @@ export default class Status extends LblabCommand {
     const where = engines.map((engine) => engine.name).join(' or ');
     if (nodes.length === 0)
       this.log(lab ? `lab ${lab} is not up on ${where}` : `no lblab lab is up on ${where}`);
-    else this.log(formatTable(rows));
+    else this.log(formatTable(rows).join('\n'));
     return { engines: engines.map(({ name, reason }) => ({ name, reason })), nodes };
   }
-}
-
-function formatTable(rows: string[][]): string {
-  const widths =
-    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }

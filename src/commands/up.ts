@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { LabError } from '../apply/errors.js';
+import { LabError } from '../core/errors.js';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
 import { abortOnSignals } from '../cli/signals.js';
@@ -89,7 +89,7 @@ export default class Up extends LblabCommand {
     if (flags.verify) {
       const [{ describeVerifyProgress, writeJunit }, { renderHumanReport }] = await Promise.all([
         import('../cli/verify-output.js'),
-        import('../verify/report.js'),
+        import('../verify/render-report.js'),
       ]);
       verify = await verifyLab(engine, args.file, {
         labName: flags.name,

@@ -29,7 +29,7 @@ export default class Verify extends LblabCommand {
     const [{ describeVerifyProgress, writeJunit }, { verifyLab }, { renderHumanReport }] = await Promise.all([
       import('../cli/verify-output.js'),
       import('../lab/lab.js'),
-      import('../verify/report.js'),
+      import('../verify/render-report.js'),
     ]);
     const report = await verifyLab(engine, args.file, {
       labName: flags.name,

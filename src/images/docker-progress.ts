@@ -3,6 +3,7 @@
  * rejects when the stream reports an error: Docker answers 200 and puts build failures in the stream.
  */
 import type Dockerode from 'dockerode';
+import { stripAnsi } from '../util/text.js';
 
 export interface DockerProgressEvent {
   stream?: string;
@@ -13,15 +14,10 @@ export interface DockerProgressEvent {
   errorDetail?: { message?: string };
 }
 
-// The legacy builder colours a RUN step's stderr red.
-// eslint-disable-next-line no-control-regex
-const ANSI_ESCAPE = /\x1b\[[0-9;]*m/g;
-
 /** Lines worth showing; download progress bars are left out because they repeat several times a second. */
 export function progressLines(event: DockerProgressEvent): string[] {
   if (event.stream !== undefined) {
-    return event.stream
-      .replace(ANSI_ESCAPE, '')
+    return stripAnsi(event.stream)
       .split('\n')
       .map((line) => line.trimEnd())
       .filter((line) => line.length > 0);

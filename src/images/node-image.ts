@@ -3,11 +3,13 @@
  * from debian:bookworm-slim when a registry is reachable, or from a base root filesystem that
  * images/base/build.sh makes with mmdebstrap from Debian's package mirrors alone.
  */
-import { access, constants, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
 import { execa } from 'execa';
+import { findOnPath } from '../util/path-lookup.js';
+import { errorMessage, firstLine } from '../util/text.js';
 import { chooseBuildPath, type BuildPath, type BuildSource } from './build-path.js';
 import { followDockerStream } from './docker-progress.js';
 import {
@@ -67,7 +69,7 @@ export async function ensureNodeImage(
   const buildPath = chooseBuildPath({
     basePresent,
     registryReachable,
-    mmdebstrapInstalled: await isOnPath('mmdebstrap'),
+    mmdebstrapInstalled: (await findOnPath('mmdebstrap')) !== undefined,
     runningAsRoot: process.getuid?.() === 0,
   });
   log(describeBuildPath(buildPath, refs));
@@ -112,7 +114,7 @@ async function pullRegistryBase(docker: Dockerode, log: (line: string) => void):
     timer = setTimeout(() => abort.abort(), REGISTRY_PULL_TIMEOUT_MS);
     await followDockerStream(docker, stream, `docker pull ${REGISTRY_BASE_IMAGE}`, log);
   } catch (error) {
-    log(`No container registry: ${firstLine(error)}`);
+    log(`No container registry: ${firstLine(errorMessage(error))}`);
     return false;
   } finally {
     clearTimeout(timer);
@@ -174,21 +176,4 @@ async function buildNodeImage(
     },
   );
   await followDockerStream(docker, stream, `docker build ${refs.nodeRef}`, log);
-}
-
-async function isOnPath(command: string): Promise<boolean> {
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean)) {
-    try {
-      await access(path.join(dir, command), constants.X_OK);
-      return true;
-    } catch {
-      // not in this directory
-    }
-  }
-  return false;
-}
-
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return (message.split('\n')[0] ?? message).trim();
 }

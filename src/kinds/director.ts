@@ -1,21 +1,25 @@
 /**
- * director: an LVS director in DR mode. Holds the VIP on lo (advertised by OSPF, so the router gets
- * one nexthop per director) and forwards VIP traffic to its real servers with IPVS (programmed by
- * keepalived or ipvsadm) or, on kernels without IPVS, with the stateless nftables stand-in.
+ * director: an LVS director. Holds the VIP on lo (advertised by OSPF, so the router gets one nexthop
+ * per director) and forwards VIP traffic to its real servers by its services' forwarding method
+ * (forwarding.ts; DR today) with IPVS (programmed by keepalived or ipvsadm) or, on kernels without
+ * IPVS, with the stateless nftables stand-in.
  */
-import type { DataPlane, ReadinessCheck } from '../plan/plan.js';
-import type { TopologyIssue } from '../topology/issue.js';
-import type { NodeConfig, TopologyConfig } from '../topology/types.js';
-import { BASE_CAPABILITIES, type KindContext, type NodeKind, type SetupStep } from './kind.js';
+import type { TopologyIssue } from '../core/issue.js';
+import { KIND_TRAIT } from '../core/kind-traits.js';
+import type { DataPlane, ReadinessCheck } from '../core/plan.js';
+import type { NodeConfig } from '../core/topology.js';
+import { findForwardingMethod, forwardingMethod, forwardingMethodNames, vipOnLo } from './forwarding.js';
 import {
-  renderIpvsadmCommands,
-  renderKeepalivedConfig,
-  renderNftablesDr,
-  serviceAddress,
-  type ResolvedService,
-} from './lvs.js';
+  BASE_CAPABILITIES,
+  type KindCheckContext,
+  type KindContext,
+  type NodeKind,
+  type SetupStep,
+} from './kind.js';
+import { renderIpvsadmCommands, renderKeepalivedConfig } from './lvs.js';
+import { serviceAddress, type ResolvedService } from './lvs-service.js';
 import { FRR_CAPABILITIES, frrParts, START_FRR } from './routing.js';
-import { ARP_SUPPRESSION_SYSCTLS, DEFAULT_HTTP_PORT } from './server.js';
+import { DEFAULT_HTTP_PORT } from './server.js';
 
 const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
 const KEEPALIVED_LOG = '/var/log/keepalived.log';
@@ -26,25 +30,26 @@ export const directorKind: NodeKind = {
   description: 'LVS director, DR mode: VIP on lo advertised by OSPF; IPVS (keepalived|ipvsadm) or nftables',
   keys: ['ospf', 'vip', 'lvs', 'engine', 'services'],
   capabilities: { ...BASE_CAPABILITIES, ...FRR_CAPABILITIES },
+  traits: [KIND_TRAIT.ospf, KIND_TRAIT.frr, KIND_TRAIT.director],
   check: checkDirector,
   build(context) {
     const { node, name } = context;
     const vip = node.vip as string;
     const services = resolveServices(context);
+    // One method per director: the nftables stand-in renders one ruleset for all its services.
+    const method = forwardingMethod(services[0]?.method);
     const { dataPlane, warnings } = chooseDataPlane(name, node, context.facts);
     const lan = context.interfaces[0];
-    const setup: SetupStep[] = [
-      { summary: `VIP ${vip}/32 on lo`, commands: [`ip addr add ${vip}/32 dev lo`] },
-    ];
+    const setup: SetupStep[] = [vipOnLo(vip)];
     const frr = frrParts(context, [`${vip}/32`]);
     const files = frr.files;
     const readiness: ReadinessCheck[] = [...frr.readiness];
     const logs = [...frr.logs];
 
-    if (dataPlane === 'nftables') {
+    if (dataPlane === 'nftables' && method.renderNftables) {
       files.push({
         path: '/etc/lblab/dr.nft',
-        content: renderNftablesDr(lan?.ifname ?? 'eth0', lan?.mac ?? '', services),
+        content: method.renderNftables(lan?.ifname ?? 'eth0', lan?.mac ?? '', services),
         mode: 0o644,
       });
       setup.push({
@@ -95,7 +100,7 @@ export const directorKind: NodeKind = {
       setup,
       readiness,
       logs,
-      sysctls: { 'net.ipv4.ip_forward': '1', ...ARP_SUPPRESSION_SYSCTLS },
+      sysctls: { 'net.ipv4.ip_forward': '1', ...method.directorSysctls },
       dataPlane,
       warnings,
     };
@@ -127,7 +132,7 @@ function resolveServices(context: KindContext): ResolvedService[] {
     port: service.port,
     protocol: service.protocol ?? 'tcp',
     scheduler: service.scheduler ?? 'rr',
-    method: 'dr',
+    method: service.method ?? 'dr',
     persistence: service.persistence ?? 0,
     healthCheck: {
       path: service['health-check']?.['http-get'] ?? HEALTH_CHECK_DEFAULTS.path,
@@ -144,7 +149,7 @@ function resolveServices(context: KindContext): ResolvedService[] {
   }));
 }
 
-function checkDirector(name: string, node: NodeConfig, topology: TopologyConfig): TopologyIssue[] {
+function checkDirector({ name, node, topology, kindHas }: KindCheckContext): TopologyIssue[] {
   const issues: TopologyIssue[] = [];
   const at = (...rest: (string | number)[]) => ['topology', 'nodes', name, ...rest];
   if (!node.vip) {
@@ -162,13 +167,19 @@ function checkDirector(name: string, node: NodeConfig, topology: TopologyConfig)
     });
   }
   const nodes = topology.topology.nodes;
-  const myNetworks = new Set(Object.keys(node.networks ?? {}));
   (node.services ?? []).forEach((service, s) => {
-    if ((service.method ?? 'dr') !== 'dr') {
+    const method = findForwardingMethod(service.method);
+    if (!method) {
       issues.push({
         path: at('services', s, 'method'),
         message: `forwarding method "${service.method}" is not implemented yet`,
-        fix: 'use method: dr',
+        fix: `use method: ${forwardingMethodNames().join(' or ')}`,
+      });
+    } else if (node.engine === 'nftables' && !method.dataPlanes.includes('nftables')) {
+      issues.push({
+        path: at('services', s, 'method'),
+        message: `forwarding method "${method.name}" needs IPVS; the nftables stand-in cannot do it`,
+        fix: 'set engine: auto or ipvs on the director',
       });
     }
     // Weight 0 quiesces a real server in IPVS, and the nftables stand-in (which `auto` may pick) cannot
@@ -184,7 +195,9 @@ function checkDirector(name: string, node: NodeConfig, topology: TopologyConfig)
       const where = at('services', s, 'real-servers', r, 'node');
       const target = Object.hasOwn(nodes, rs.node) ? nodes[rs.node] : undefined;
       if (!target) {
-        const servers = Object.keys(nodes).filter((n) => nodes[n]?.kind === 'server');
+        const servers = Object.keys(nodes).filter((n) =>
+          kindHas(nodes[n]?.kind ?? '', KIND_TRAIT.realServer),
+        );
         issues.push({
           path: where,
           message: `real server "${rs.node}" is not a node of this topology`,
@@ -192,7 +205,7 @@ function checkDirector(name: string, node: NodeConfig, topology: TopologyConfig)
         });
         return;
       }
-      if (target.kind !== 'server') {
+      if (!kindHas(target.kind, KIND_TRAIT.realServer)) {
         issues.push({
           path: where,
           message: `real server "${rs.node}" is a ${target.kind}, not a server`,
@@ -200,28 +213,17 @@ function checkDirector(name: string, node: NodeConfig, topology: TopologyConfig)
         });
         return;
       }
-      if (node.vip && target.vip !== node.vip) {
-        issues.push({
-          path: where,
-          message: `real server "${rs.node}" does not hold the VIP ${node.vip}; in DR mode it would drop the traffic`,
-          fix: `add \`vip: ${node.vip}\` to node ${rs.node}`,
-        });
-      }
-      const port = target.http?.port ?? DEFAULT_HTTP_PORT;
-      if (target.vip === node.vip && port !== service.port) {
-        issues.push({
-          path: where,
-          message: `real server "${rs.node}" listens on ${port} but the service port is ${service.port}; DR cannot change ports`,
-          fix: `set http.port: ${service.port} on ${rs.node} or port: ${port} on the service`,
-        });
-      }
-      if (!Object.keys(target.networks ?? {}).some((network) => myNetworks.has(network))) {
-        issues.push({
-          path: where,
-          message: `real server "${rs.node}" shares no network with director "${name}"; DR needs one L2 segment`,
-          fix: `attach ${rs.node} to one of: ${[...myNetworks].join(', ')}`,
-        });
-      }
+      issues.push(
+        ...(method?.checkRealServer({
+          director: name,
+          directorNode: node,
+          servicePort: service.port,
+          realServer: rs.node,
+          realServerNode: target,
+          realServerPort: target.http?.port ?? DEFAULT_HTTP_PORT,
+          where,
+        }) ?? []),
+      );
     });
   });
   return issues;

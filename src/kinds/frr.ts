@@ -1,6 +1,6 @@
 /** FRR configuration rendering (OSPF today; the daemons file leaves room for bgpd). */
-import type { FrrDaemonConfig } from '../plan/plan.js';
-import type { ResolvedOspfTimers } from '../topology/types.js';
+import type { FrrDaemonConfig } from '../checks/frr-config.js';
+import type { ResolvedOspfTimers } from '../core/topology.js';
 
 /** Where every FRR daemon logs (one file, so a failed readiness can show it). */
 export const FRR_LOG_PATH = '/var/log/frr/frr.log';

@@ -1,20 +1,10 @@
 /** What a node kind contributes to the plan; the registry maps kind names to these. */
-import type { EngineName, EngineTuning } from '../plan/engine-tuning.js';
-import type { DataPlane, PlannedInterface, ReadinessCheck } from '../plan/plan.js';
-import type { FileSpec } from '../runtime/runtime.js';
-import type { TopologyIssue } from '../topology/issue.js';
-import type { NodeConfig, TopologyConfig } from '../topology/types.js';
-
-/** What the engine can do, learned by the preflight (or assumed by `lblab plan`). */
-export interface EngineFacts {
-  /** The engine the lab runs on; its timers and timeouts follow (plan/engine-tuning.ts). Default docker. */
-  engine?: EngineName;
-  /** Sandbox only: nodes that need the guest's kernel run in the guest, the rest on the host engine. */
-  splitsNodes?: boolean;
-  ipvs: boolean;
-  /** Why IPVS is missing, to repeat in warnings and errors. */
-  ipvsReason?: string;
-}
+import type { EngineFacts, EngineTuning } from '../core/engine.js';
+import type { KindTrait } from '../core/kind-traits.js';
+import type { DataPlane, PlannedInterface, ReadinessCheck } from '../core/plan.js';
+import type { FileSpec } from '../core/runtime.js';
+import type { TopologyIssue } from '../core/issue.js';
+import type { NodeConfig, TopologyConfig } from '../core/topology.js';
 
 export interface KindContext {
   name: string;
@@ -24,6 +14,17 @@ export interface KindContext {
   interfacesOf(node: string): PlannedInterface[];
   facts: EngineFacts;
   tuning: EngineTuning;
+  /** The topology's nodes whose kind has `trait` (asked of the registry), in file order. */
+  nodesWith(trait: KindTrait): [string, NodeConfig][];
+}
+
+/** What a kind's topology check may ask beyond the node itself. */
+export interface KindCheckContext {
+  name: string;
+  node: NodeConfig;
+  topology: TopologyConfig;
+  /** Whether kind `kind` has `trait` (asked of the registry). */
+  kindHas(kind: string, trait: KindTrait): boolean;
 }
 
 export interface SetupStep {
@@ -49,7 +50,9 @@ export interface NodeKind {
   keys: readonly string[];
   /** Linux capabilities the kind needs and why; nothing is ever --privileged. */
   capabilities: Readonly<Record<string, string>>;
-  check(name: string, node: NodeConfig, topology: TopologyConfig): TopologyIssue[];
+  /** What the kind is or runs; the rest of lblab asks these instead of naming kinds. */
+  traits: readonly KindTrait[];
+  check(context: KindCheckContext): TopologyIssue[];
   build(context: KindContext): KindOutput;
 }
 

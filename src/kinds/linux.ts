@@ -6,6 +6,7 @@ export const linuxKind: NodeKind = {
   description: 'plain Linux node (curl, iproute2, tcpdump); configure it with exec',
   keys: [],
   capabilities: BASE_CAPABILITIES,
+  traits: [],
   check: () => [],
   build: () => ({ files: [], setup: [], readiness: [], logs: [], sysctls: {}, warnings: [] }),
 };

@@ -1,5 +1,6 @@
-/** Node kinds by name. Adding a kind is adding one entry here. */
+/** Node kinds by name. Adding a kind is one module (see kind.ts) and one entry here. */
 import { directorKind } from './director.js';
+import type { KindTrait } from '../core/kind-traits.js';
 import type { NodeKind } from './kind.js';
 import { linuxKind } from './linux.js';
 import { routerKind } from './router.js';
@@ -22,4 +23,14 @@ export function getKind(name: string): NodeKind {
   if (!kind)
     throw new Error(`kind "${name}" is not supported. Supported kinds are: ${kindNames().join(', ')}`);
   return kind;
+}
+
+/** The kinds that have `trait`, in registry order. */
+export function kindsWith(trait: KindTrait): string[] {
+  return [...KINDS.values()].filter((kind) => kind.traits.includes(trait)).map((kind) => kind.name);
+}
+
+/** Whether kind `name` has `trait`; an unknown kind has none. */
+export function kindHas(name: string, trait: KindTrait): boolean {
+  return KINDS.get(name)?.traits.includes(trait) ?? false;
 }

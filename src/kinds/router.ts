@@ -1,20 +1,20 @@
 /** router: an FRR box that speaks OSPF and, for each VIP directors advertise, expects ECMP to it. */
 import { BASE_CAPABILITIES, type NodeKind } from './kind.js';
 import { FRR_CAPABILITIES, frrParts, START_FRR } from './routing.js';
-import type { ReadinessCheck } from '../plan/plan.js';
+import { KIND_TRAIT } from '../core/kind-traits.js';
+import type { ReadinessCheck } from '../core/plan.js';
 
 export const routerKind: NodeKind = {
   name: 'router',
   description: 'FRR router (OSPF today; BGP has room in the daemons file)',
   keys: ['ospf'],
   capabilities: { ...BASE_CAPABILITIES, ...FRR_CAPABILITIES },
+  traits: [KIND_TRAIT.ospf, KIND_TRAIT.frr],
   check: () => [],
   build(context) {
-    const nodes = context.topology.topology.nodes;
     const directorsByVip = new Map<string, number>();
-    for (const node of Object.values(nodes)) {
-      if (node.kind === 'director' && node.vip)
-        directorsByVip.set(node.vip, (directorsByVip.get(node.vip) ?? 0) + 1);
+    for (const [, node] of context.nodesWith(KIND_TRAIT.director)) {
+      if (node.vip) directorsByVip.set(node.vip, (directorsByVip.get(node.vip) ?? 0) + 1);
     }
     const routes: ReadinessCheck[] = [...directorsByVip].map(([vip, directors]) => ({
       type: 'route',

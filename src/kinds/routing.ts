@@ -10,12 +10,11 @@ import {
   type OspfRender,
 } from './frr.js';
 import type { KindContext, SetupStep } from './kind.js';
-import type { ReadinessCheck } from '../plan/plan.js';
-import type { FileSpec } from '../runtime/runtime.js';
-import type { OspfTimers, ResolvedOspfTimers } from '../topology/types.js';
+import { KIND_TRAIT } from '../core/kind-traits.js';
+import type { ReadinessCheck } from '../core/plan.js';
+import type { FileSpec } from '../core/runtime.js';
+import type { OspfTimers, ResolvedOspfTimers } from '../core/topology.js';
 import { formatCidr, parseCidr } from '../util/ipv4.js';
-
-export const ROUTING_KINDS = new Set(['router', 'director']);
 
 export const FRR_CAPABILITIES: Readonly<Record<string, string>> = {
   SYS_ADMIN: 'zebra and ospfd refuse to start without it (they set up namespaces and netlink buffers)',
@@ -24,8 +23,9 @@ export const FRR_CAPABILITIES: Readonly<Record<string, string>> = {
 /** OSPF speakers that share at least one network with `name`. */
 export function ospfNeighbours(context: KindContext): string[] {
   const mine = new Set(context.interfaces.map((iface) => iface.network));
-  return Object.entries(context.topology.topology.nodes)
-    .filter(([other, node]) => other !== context.name && ROUTING_KINDS.has(node.kind))
+  return context
+    .nodesWith(KIND_TRAIT.ospf)
+    .filter(([other]) => other !== context.name)
     .filter(([other]) => context.interfacesOf(other).some((iface) => mine.has(iface.network)))
     .map(([other]) => other);
 }

@@ -1,30 +1,29 @@
-/** server: an nginx real server for DR: the VIP on lo, ARP for it suppressed, X-Host identity. */
-import { BASE_CAPABILITIES, type NodeKind } from './kind.js';
+/**
+ * server: an nginx real server with an X-Host identity; what it needs to take a director's traffic
+ * (for DR: the VIP on lo, ARP for it suppressed) is its forwarding method's.
+ */
+import { KIND_TRAIT } from '../core/kind-traits.js';
+import { forwardingMethod } from './forwarding.js';
+import { BASE_CAPABILITIES, type KindContext, type NodeKind } from './kind.js';
 import { NGINX_ERROR_LOG, renderNginxConfig } from './nginx.js';
 
 export const DEFAULT_HTTP_PORT = 8080;
-
-/** Real servers in DR mode must own the VIP but never answer ARP for it (else they bypass the director). */
-export const ARP_SUPPRESSION_SYSCTLS: Readonly<Record<string, string>> = {
-  'net.ipv4.conf.all.arp_ignore': '1',
-  'net.ipv4.conf.lo.arp_ignore': '1',
-  'net.ipv4.conf.all.arp_announce': '2',
-  'net.ipv4.conf.lo.arp_announce': '2',
-};
 
 export const serverKind: NodeKind = {
   name: 'server',
   description: 'nginx real server answering with X-Host: <identity> and X-Remote-IP',
   keys: ['vip', 'http'],
   capabilities: BASE_CAPABILITIES,
+  traits: [KIND_TRAIT.realServer],
   check: () => [],
   build(context) {
     const port = context.node.http?.port ?? DEFAULT_HTTP_PORT;
     const identity = context.node.http?.identity ?? context.name;
-    const vip = context.node.vip;
-    const setup = [];
-    if (vip) setup.push({ summary: `VIP ${vip}/32 on lo`, commands: [`ip addr add ${vip}/32 dev lo`] });
-    setup.push({ summary: `nginx on :${port} (X-Host: ${identity})`, commands: ['nginx'] });
+    const realServer = forwardingMethod(methodServing(context)).realServer(context.node.vip);
+    const setup = [
+      ...realServer.setup,
+      { summary: `nginx on :${port} (X-Host: ${identity})`, commands: ['nginx'] },
+    ];
     return {
       files: [{ path: '/etc/nginx/nginx.conf', content: renderNginxConfig({ port, identity }), mode: 0o644 }],
       setup,
@@ -39,8 +38,17 @@ export const serverKind: NodeKind = {
         },
       ],
       logs: [NGINX_ERROR_LOG],
-      sysctls: vip ? { ...ARP_SUPPRESSION_SYSCTLS } : {},
+      sysctls: realServer.sysctls,
       warnings: [],
     };
   },
 };
+
+/** The forwarding method of the first director service that names this server (the default when none does). */
+function methodServing(context: KindContext): string | undefined {
+  for (const [, director] of context.nodesWith(KIND_TRAIT.director)) {
+    const service = director.services?.find((s) => s['real-servers'].some((rs) => rs.node === context.name));
+    if (service) return service.method;
+  }
+  return undefined;
+}

@@ -3,7 +3,7 @@
  * never sees (or reports as unchanged) a lab that is half built or half removed.
  */
 import path from 'node:path';
-import { LabError } from '../apply/errors.js';
+import { LabError } from '../core/errors.js';
 import { lblabStateDir } from '../sandbox/sandbox-paths.js';
 import { withPidLock } from '../util/pid-lock.js';
 

@@ -3,26 +3,30 @@
  * thin; everything with a side effect goes through the Engine's runtime.
  */
 import { applyPlan, type ApplyTimings, type ProgressEvent } from '../apply/apply.js';
-import { LabError } from '../apply/errors.js';
+import { LabError } from '../core/errors.js';
 import { findConflicts, probeIpvs, requireIpvsWhereDemanded } from '../apply/preflight.js';
 import { teardownLab } from '../apply/teardown.js';
-import type { EngineFacts } from '../kinds/kind.js';
-import { LABEL } from '../labels.js';
+import type { EngineFacts } from '../core/engine.js';
+import { KIND_TRAIT } from '../core/kind-traits.js';
+import { kindHas } from '../kinds/registry.js';
+import { LABEL } from '../core/labels.js';
 import { planTopology } from '../plan/compile.js';
-import type { DataPlane, Plan } from '../plan/plan.js';
+import type { DataPlane, Plan } from '../core/plan.js';
 import type { Engine } from '../runtime/engine.js';
-import type { ContainerInfo } from '../runtime/runtime.js';
-import { PROBE_TIMEOUT_MS, waitForCheck } from '../apply/readiness.js';
+import type { ContainerInfo } from '../core/runtime.js';
+import { PROBE_TIMEOUT_MS, waitForCheck } from '../checks/wait.js';
 import type { VerifyReport } from '../verify/report.js';
 import { runVerification, type VerifyProgressEvent } from '../verify/runner.js';
 import { parseVerifySteps } from '../verify/steps.js';
-import type { TopologyConfig } from '../topology/types.js';
+import type { TopologyConfig } from '../core/topology.js';
 import { openTopology, type OpenedTopology } from '../topology/open.js';
 import { withLabLock } from './lab-lock.js';
 
 /** Directors whose data plane depends on whether the engine has IPVS. */
 export function directorsWantingIpvs(config: TopologyConfig): { any: string[]; demanded: string[] } {
-  const directors = Object.entries(config.topology.nodes).filter(([, node]) => node.kind === 'director');
+  const directors = Object.entries(config.topology.nodes).filter(([, node]) =>
+    kindHas(node.kind, KIND_TRAIT.director),
+  );
   return {
     any: directors.filter(([, node]) => (node.engine ?? 'auto') !== 'nftables').map(([name]) => name),
     demanded: directors.filter(([, node]) => node.engine === 'ipvs').map(([name]) => name),

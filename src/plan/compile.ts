@@ -4,18 +4,19 @@
  */
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import type { EngineFacts, KindContext } from '../kinds/kind.js';
-import { getKind } from '../kinds/registry.js';
+import type { EngineFacts } from '../core/engine.js';
+import type { KindContext } from '../kinds/kind.js';
+import { getKind, kindHas } from '../kinds/registry.js';
 import { NO_MOUNT_SECCOMP } from '../kinds/seccomp.js';
 import type { OpenedTopology } from '../topology/open.js';
-import type { TopologyConfig } from '../topology/types.js';
+import type { TopologyConfig } from '../core/topology.js';
 import { intToIp, parseCidr } from '../util/ipv4.js';
 import { shellQuote } from '../util/shell.js';
-import { LABEL } from '../labels.js';
-import { LBLAB_VERSION } from '../version.js';
-import { parseDuration, parseWaitCheck, VERIFY_DEFAULTS } from '../verify/steps.js';
+import { LABEL } from '../core/labels.js';
+import { LBLAB_VERSION } from '../core/version.js';
 import { tuningFor } from './engine-tuning.js';
-import type { PlannedInterface, PlannedNetwork, PlannedNode, Plan } from './plan.js';
+import type { PlannedInterface, PlannedNetwork, PlannedNode, Plan } from '../core/plan.js';
+import { parseWaitCondition } from '../checks/registry.js';
 
 export interface CompileOptions {
   /** Absolute path of the topology file (binds resolve against its directory). */
@@ -89,6 +90,8 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       interfacesOf,
       facts: options.facts,
       tuning,
+      nodesWith: (trait) =>
+        Object.entries(config.topology.nodes).filter(([, other]) => kindHas(other.kind, trait)),
     };
     const output = kind.build(context);
     warnings.push(...output.warnings);
@@ -141,12 +144,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       setup: steps,
       readiness: [
         ...output.readiness.map((check) => ({ ...check, timeoutMs: check.timeoutMs * tuning.timeoutScale })),
-        ...(node.ready ?? []).map((condition) =>
-          parseWaitCheck(
-            { ...condition, node: name },
-            parseDuration(condition.timeout ?? VERIFY_DEFAULTS.waitTimeoutMs),
-          ),
-        ),
+        ...(node.ready ?? []).map((condition) => parseWaitCondition({ ...condition, node: name })),
       ],
       logs: output.logs,
       ...(placement ? { placement } : {}),

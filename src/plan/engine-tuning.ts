@@ -4,21 +4,7 @@
  * round trip through a host process and a `docker exec` costs ~1.4 s instead of ~0.3 s. Sub-second
  * OSPF hellos that hold on the host can miss their dead interval there when the host is busy.
  */
-import type { ResolvedOspfTimers } from '../topology/types.js';
-
-export type EngineName = 'docker' | 'sandbox';
-
-export interface EngineTuning {
-  engine: EngineName;
-  /** The OSPF timer profile for nodes whose topology says `auto` (or nothing). */
-  ospfTimers: ResolvedOspfTimers;
-  /** Readiness timeouts lblab sets itself are multiplied by this (a user's `timeout:` is kept). */
-  timeoutScale: number;
-  /** How often a readiness condition is probed (each probe is one exec in the node). */
-  pollIntervalMs: number;
-  /** Why, in a sentence `plan` and `up` print. */
-  why: string;
-}
+import type { EngineName, EngineTuning } from '../core/engine.js';
 
 const TUNING: Readonly<Record<EngineName, EngineTuning>> = {
   docker: {

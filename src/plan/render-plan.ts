@@ -1,6 +1,6 @@
 /** The human form of a Plan, as `lblab plan` prints it. */
-import type { Plan } from './plan.js';
-import { describeCheck } from '../apply/readiness.js';
+import type { Plan } from '../core/plan.js';
+import { describeCheck } from '../checks/registry.js';
 
 export function renderPlan(plan: Plan, options: { files?: boolean } = {}): string {
   const { tuning } = plan;

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import pLimit, { type LimitFunction } from 'p-limit';
 import tar from 'tar-stream';
-import { LABEL } from '../labels.js';
+import { LABEL } from '../core/labels.js';
 import { logDocker } from '../util/log.js';
 import type {
   ContainerInfo,
@@ -16,7 +16,7 @@ import type {
   NetnsHelperSpec,
   NetworkInfo,
   NetworkSpec,
-} from './runtime.js';
+} from '../core/runtime.js';
 
 /** Docker's default read-only /proc paths, minus /proc/sys for helpers that set network sysctls. */
 const READONLY_PATHS_WITHOUT_PROC_SYS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sysrq-trigger'];

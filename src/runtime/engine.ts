@@ -3,9 +3,9 @@
  * `sandbox` is lblab's private engine inside a User-Mode Linux guest whose kernel has IPVS.
  */
 import Docker from 'dockerode';
-import { LABEL } from '../labels.js';
+import { LABEL } from '../core/labels.js';
 import { DockerRuntime } from './docker-runtime.js';
-import type { ContainerRuntime } from './runtime.js';
+import type { ContainerRuntime } from '../core/runtime.js';
 
 export type EngineChoice = 'docker' | 'sandbox' | 'auto';
 

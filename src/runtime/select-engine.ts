@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { probeIpvs } from '../apply/preflight.js';
 import { teardownLab } from '../apply/teardown.js';
-import { LABEL } from '../labels.js';
+import { LABEL } from '../core/labels.js';
 import { ensureNodeImage } from '../images/node-image.js';
 import {
   canRunSandbox,
@@ -24,7 +24,7 @@ import {
   type SandboxEndpoint,
 } from '../sandbox/index.js';
 import { SplitRuntime } from './split-runtime.js';
-import type { EngineFacts } from '../kinds/kind.js';
+import type { EngineFacts } from '../core/engine.js';
 import { DockerRuntime } from './docker-runtime.js';
 import {
   ENGINE_SCOPE,

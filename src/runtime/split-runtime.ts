@@ -5,7 +5,7 @@
  * and a macvlan network in the guest on the vecN interface at the tap's other end. Multicast (OSPF
  * hellos), ARP and DR's MAC rewriting cross it like any bridge port.
  */
-import { LABEL } from '../labels.js';
+import { LABEL } from '../core/labels.js';
 import type { DockerRuntime } from './docker-runtime.js';
 import type {
   ContainerInfo,
@@ -17,7 +17,7 @@ import type {
   NetnsHelperSpec,
   NetworkInfo,
   NetworkSpec,
-} from './runtime.js';
+} from '../core/runtime.js';
 
 /** The host ends of the guest's lab links (see sandbox/lab-links.ts). */
 export interface LabLinks {

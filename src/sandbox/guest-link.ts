@@ -1,11 +1,11 @@
 /** The two things the host says to the guest over the tap link: "are you there?" and "halt". */
 import http from 'node:http';
 import net from 'node:net';
-import type { Observation } from '../apply/readiness.js';
+import type { PollResult } from '../util/poll.js';
 import { HALT_REQUEST } from './guest-init.js';
 
 /** One GET /_ping against the guest's dockerd; never throws, reports what it saw. */
-export function pingDockerd(host: string, port: number, timeoutMs: number): Promise<Observation> {
+export function pingDockerd(host: string, port: number, timeoutMs: number): Promise<PollResult> {
   return new Promise((resolve) => {
     const request = http.get({ host, port, path: '/_ping', timeout: timeoutMs }, (response) => {
       let body = '';

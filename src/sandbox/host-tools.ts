@@ -2,9 +2,10 @@
  * What the host needs to run the sandbox, and the host facts the engine reads: the UML kernel's
  * version and the host's routes.
  */
-import { access, constants, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
+import { findOnPath } from '../util/path-lookup.js';
 import type { HostRoute } from './link-address.js';
 
 export const UML_BINARY = 'linux.uml';
@@ -36,21 +37,9 @@ export interface SandboxPrerequisites {
   missingPackages: string[];
 }
 
-export async function findOnPath(
-  command: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<string | undefined> {
-  const dirs = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean), ...EXTRA_SEARCH_DIRS];
-  for (const dir of dirs) {
-    const candidate = path.join(dir, command);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
+/** Where a sandbox tool is: PATH, then root's sbin directories. */
+export async function findSandboxTool(command: string): Promise<string | undefined> {
+  return findOnPath(command, { extraDirs: EXTRA_SEARCH_DIRS });
 }
 
 /** Linux, root, /dev/net/tun, and the tools present or installable with apt-get. */
@@ -71,7 +60,7 @@ export async function canRunSandbox(options: { rootBuilt?: boolean } = {}): Prom
     );
   }
   const missingPackages = await missingHostPackages(options.rootBuilt ?? false);
-  if (missingPackages.length > 0 && !(await findOnPath('apt-get'))) {
+  if (missingPackages.length > 0 && !(await findSandboxTool('apt-get'))) {
     return refuse(`missing ${missingPackages.join(', ')} and no apt-get to install them with`);
   }
   return { ok: true, missingPackages };
@@ -81,7 +70,7 @@ export async function missingHostPackages(rootBuilt: boolean): Promise<string[]>
   const missing: string[] = [];
   for (const tool of HOST_TOOLS) {
     if (rootBuilt && tool.buildOnly) continue;
-    if (!(await findOnPath(tool.command))) missing.push(tool.debianPackage);
+    if (!(await findSandboxTool(tool.command))) missing.push(tool.debianPackage);
   }
   return missing;
 }
@@ -104,7 +93,7 @@ export async function installHostPackages(
 }
 
 export async function umlKernelVersion(): Promise<string> {
-  const binary = await findOnPath(UML_BINARY);
+  const binary = await findSandboxTool(UML_BINARY);
   if (!binary) throw new Error(`${UML_BINARY} is not installed: apt-get install user-mode-linux`);
   const { stdout } = await execa(binary, ['--version']);
   const version = stdout.trim();

@@ -6,9 +6,10 @@
 import { spawn } from 'node:child_process';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pollUntil } from '../apply/readiness.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { log } from '../util/log.js';
+import { pollUntil } from '../util/poll.js';
+import { stripAnsi } from '../util/text.js';
 import {
   DOCKER_API_PORT,
   HALT_PORT,
@@ -21,7 +22,7 @@ import { ensureGuestRoot, readRootHash } from './guest-root.js';
 import {
   UML_BINARY,
   canRunSandbox,
-  findOnPath,
+  findSandboxTool,
   installHostPackages,
   readHostRoutes,
   umlKernelVersion,
@@ -274,7 +275,7 @@ async function bootGuest(
     { mode: 0o755 },
   );
 
-  const umlBinary = (await findOnPath(UML_BINARY)) ?? UML_BINARY;
+  const umlBinary = (await findSandboxTool(UML_BINARY)) ?? UML_BINARY;
   const args = umlKernelArgs({
     memory: options.memory ?? DEFAULT_MEMORY,
     rootDir: paths.rootDir,
@@ -462,12 +463,19 @@ async function waitUntilGone(
   timeoutMs: number,
   clock: Clock,
 ): Promise<boolean> {
-  const deadline = clock.now() + timeoutMs;
-  for (;;) {
-    if (!(await stillThere())) return true;
-    if (clock.now() >= deadline) return false;
-    await clock.sleep(100);
-  }
+  const stillThereAtDeadline = new Error('still there');
+  return pollUntil(async () => ({ ok: !(await stillThere()), seen: 'still there' }), {
+    timeoutMs,
+    intervalMs: 100,
+    clock,
+    onTimeout: () => stillThereAtDeadline,
+  }).then(
+    () => true,
+    (error: unknown) => {
+      if (error === stillThereAtDeadline) return false;
+      throw error;
+    },
+  );
 }
 
 async function readPid(paths: SandboxPaths): Promise<number | undefined> {
@@ -497,13 +505,9 @@ async function readOptional(file: string): Promise<string | undefined> {
   }
 }
 
-// dockerd and containerd colour their log levels.
-// eslint-disable-next-line no-control-regex
-const ANSI_ESCAPE = /\x1b\[[0-9;]*m/g;
-
 async function consoleTail(paths: SandboxPaths): Promise<string> {
   const text = (await readOptional(paths.consoleLog)) ?? '(no console output)';
-  return text.replace(ANSI_ESCAPE, '').trimEnd().split('\n').slice(-CONSOLE_TAIL_LINES).join('\n');
+  return stripAnsi(text).trimEnd().split('\n').slice(-CONSOLE_TAIL_LINES).join('\n');
 }
 
 function secondsSince(startedAt: number): number {

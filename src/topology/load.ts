@@ -16,7 +16,8 @@ import {
   type Node,
   type YAMLError,
 } from 'yaml';
-import { TopologyError, type SourceLocation, type TopologyIssue } from './issue.js';
+import { firstLine } from '../util/text.js';
+import { TopologyError, type SourceLocation, type TopologyIssue } from '../core/issue.js';
 
 /** A topology is small; anything bigger is a mistake or an attack (and would stall the parser). */
 export const MAX_TOPOLOGY_BYTES = 256 * 1024;
@@ -381,8 +382,4 @@ export function firstInvalidUtf8Offset(bytes: Uint8Array): number | undefined {
     i += length;
   }
   return undefined;
-}
-
-function firstLine(message: string): string {
-  return message.split('\n')[0] ?? message;
 }

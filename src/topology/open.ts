@@ -1,7 +1,7 @@
 /** Opening a topology: load (with positions) and validate. No Docker anywhere near it. */
 import { resolve } from 'node:path';
 import { loadTopologyFile } from './load.js';
-import type { TopologyConfig } from './types.js';
+import type { TopologyConfig } from '../core/topology.js';
 import { validateTopology } from './validate.js';
 
 export interface OpenedTopology {

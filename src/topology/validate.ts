@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 import type { AnySchemaObject, ErrorObject } from 'ajv';
 import { checkVerifySteps, parseVerifySteps } from '../verify/steps.js';
 import { COMMON_NODE_KEYS } from '../kinds/kind.js';
-import { findKind, kindNames } from '../kinds/registry.js';
+import { findKind, kindHas, kindNames } from '../kinds/registry.js';
 import {
   cidrContains,
   cidrsOverlap,
@@ -19,10 +19,11 @@ import {
   type Cidr,
 } from '../util/ipv4.js';
 import { closest, didYouMean } from '../util/suggest.js';
-import type { TopologyIssue } from './issue.js';
+import { clip } from '../util/text.js';
+import type { TopologyIssue } from '../core/issue.js';
 import { located, type LoadedTopology } from './load.js';
 import { topologySchemaValidator } from './schema.js';
-import type { TopologyConfig } from './types.js';
+import type { TopologyConfig } from '../core/topology.js';
 
 /** Validates and returns the typed topology, or throws a located TopologyError. */
 export function validateTopology(topology: LoadedTopology): TopologyConfig {
@@ -218,11 +219,7 @@ function show(value: unknown): string {
   } catch {
     text = String(value);
   }
-  return clip(text);
-}
-
-function clip(text: string, max = 80): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  return clip(text, 80);
 }
 
 function sizeOf(value: unknown): [number, string] {
@@ -364,7 +361,7 @@ export function semanticIssues(config: TopologyConfig): TopologyIssue[] {
         });
       }
     });
-    issues.push(...kind.check(name, node, config));
+    issues.push(...kind.check({ name, node, topology: config, kindHas }));
   }
 
   for (const [name, node] of Object.entries(nodes)) {

@@ -4,7 +4,8 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { realClock, type Clock } from './clock.js';
+import type { Clock } from './clock.js';
+import { pollUntil } from './poll.js';
 
 export interface PidLockOptions {
   timeoutMs: number;
@@ -22,24 +23,31 @@ export async function withPidLock<T>(
   action: (lock: { ownerDied: boolean }) => Promise<T>,
   options: PidLockOptions,
 ): Promise<T> {
-  const clock = options.clock ?? realClock;
-  const deadline = clock.now() + options.timeoutMs;
   await mkdir(path.dirname(file), { recursive: true });
   let ownerDied = false;
   let announced = false;
-  for (;;) {
-    if (await tryTakeLock(file)) break;
-    const owner = await lockOwner(file);
-    if (owner === undefined || !isAlive(owner)) {
-      ownerDied ||= owner !== undefined;
-      await rm(file, { force: true });
-      continue;
-    }
-    if (clock.now() >= deadline) throw options.busy(owner);
-    if (!announced) options.onWait?.(owner);
-    announced = true;
-    await clock.sleep(LOCK_POLL_MS);
-  }
+  await pollUntil(
+    async () => {
+      for (;;) {
+        if (await tryTakeLock(file)) return { ok: true, seen: 'taken', owner: undefined };
+        const owner = await lockOwner(file);
+        if (owner !== undefined && isAlive(owner)) return { ok: false, seen: `held by ${owner}`, owner };
+        // Its owner is gone: take it over at once.
+        ownerDied ||= owner !== undefined;
+        await rm(file, { force: true });
+      }
+    },
+    {
+      timeoutMs: options.timeoutMs,
+      intervalMs: LOCK_POLL_MS,
+      clock: options.clock,
+      onTimeout: (_seen, last) => options.busy(last.owner ?? 0),
+      onWait: (last) => {
+        if (!announced && last.owner !== undefined) options.onWait?.(last.owner);
+        announced = true;
+      },
+    },
+  );
   try {
     return await action({ ownerDied });
   } finally {

@@ -3,8 +3,34 @@
  * seen, and, where the evidence supports one, the likely cause. Hints only claim what the facts show:
  * a fact the runner could not read is left out rather than guessed.
  */
-import { formatDistinct, formatPercent, type DistinctExpectation, type TallyExpectation } from './steps.js';
+import { forwardingMethod } from '../kinds/forwarding.js';
+import { firstLine } from '../util/text.js';
 import type { SourceTally, TallySummary } from './tally.js';
+
+export interface DistinctExpectation {
+  op: '=' | '>=' | '<=';
+  count: number;
+}
+
+/** What an http-tally step expects of the values its requests saw. */
+export interface TallyExpectation {
+  distinct?: DistinctExpectation;
+  maxFailures: number;
+  /** Every value seen, and every value in `only`, has at least this share of the answered requests (0 < share <= 1). */
+  minShare?: number;
+  /** Every value seen is one of these. */
+  only?: string[];
+  /** Each source address sees exactly one value. */
+  perSourceStable: boolean;
+}
+
+export function formatDistinct(distinct: DistinctExpectation): string {
+  return distinct.op === '=' ? String(distinct.count) : `${distinct.op}${distinct.count}`;
+}
+
+export function formatPercent(share: number): string {
+  return `${Math.round(share * 1000) / 10} %`;
+}
 
 export interface ExpectationResult {
   /** The expectation's key in the YAML, e.g. `distinct`, `min-share`, `exit-code`. */
@@ -25,6 +51,8 @@ export interface TallyFacts {
   target: string;
   /** Director nodes of the plan: the owners of the ECMP nexthops. */
   directors: string[];
+  /** How the directors forward to their real servers (kinds/forwarding.ts); default DR. */
+  forwardingMethod?: string;
   /** The node's net.ipv4.fib_multipath_hash_policy, read in its netns. */
   hashPolicy?: number;
   /** Nexthops of the node's route to `target` (0: no such route). */
@@ -65,7 +93,7 @@ function failureHint(tally: TallySummary, facts: TallyFacts): string | undefined
     return `curl could not bind ${which} on ${facts.node}: add the address(es) with an addresses step before this one`;
   }
   if (top.startsWith('curl exit 28')) {
-    return `requests to ${facts.target} timed out: in DR mode each real server must hold the VIP on lo with arp_ignore=1 and arp_announce=2, and each director needs a live real server (show: director-stats)`;
+    return `requests to ${facts.target} timed out: ${forwardingMethod(facts.forwardingMethod).unansweredHint}, and each director needs a live real server (show: director-stats)`;
   }
   if (top.startsWith('curl exit 7')) {
     if (facts.nexthops === 0)
@@ -245,12 +273,12 @@ export function evaluateExec(
   ];
   if (expect.match !== undefined) {
     const ok = new RegExp(expect.match).test(result.stdout);
-    const firstLine = result.stdout.trim().split('\n')[0] ?? '';
+    const first = firstLine(result.stdout);
     results.push({
       name: 'match',
       ok,
       expected: `stdout matching /${expect.match}/`,
-      seen: result.stdout.trim() === '' ? 'empty stdout' : `stdout starting "${firstLine.slice(0, 120)}"`,
+      seen: result.stdout.trim() === '' ? 'empty stdout' : `stdout starting "${first.slice(0, 120)}"`,
     });
   }
   return results;

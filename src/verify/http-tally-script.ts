@@ -19,8 +19,10 @@ export interface HttpTallyScriptInput {
   timeoutMs: number;
 }
 
+/** The bounds validation holds a step to and the script asserts again: one set, used by both. */
 export const MAX_REQUESTS = 10_000;
-const MAX_REQUEST_TIMEOUT_MS = 120_000;
+export const MIN_REQUEST_TIMEOUT_MS = 50;
+export const MAX_REQUEST_TIMEOUT_MS = 120_000;
 /** Fork + exec of curl and the shell's own work per iteration, on top of the request itself. */
 const PER_REQUEST_OVERHEAD_MS = 100;
 const EXEC_SLACK_MS = 10_000;
@@ -31,9 +33,13 @@ function assertScriptInput(input: HttpTallyScriptInput): void {
   if (!Number.isInteger(requests) || requests < 1 || requests > MAX_REQUESTS) {
     throw new Error(`http-tally: requests must be an integer from 1 to ${MAX_REQUESTS}, not ${requests}`);
   }
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_REQUEST_TIMEOUT_MS) {
+  if (
+    !Number.isInteger(timeoutMs) ||
+    timeoutMs < MIN_REQUEST_TIMEOUT_MS ||
+    timeoutMs > MAX_REQUEST_TIMEOUT_MS
+  ) {
     throw new Error(
-      `http-tally: per-request timeout must be 1..${MAX_REQUEST_TIMEOUT_MS} ms, not ${timeoutMs}`,
+      `http-tally: per-request timeout must be ${MIN_REQUEST_TIMEOUT_MS}..${MAX_REQUEST_TIMEOUT_MS} ms, not ${timeoutMs}`,
     );
   }
   // The header name lands inside curl's --write-out `%header{...}`: a `}` or `%` would change its meaning.

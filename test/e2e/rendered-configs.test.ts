@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { nodeImageRef } from '../../src/images/node-image.js';
 import { planTopology } from '../../src/plan/compile.js';
 import { openTopology } from '../../src/topology/open.js';
-import type { Plan } from '../../src/plan/plan.js';
+import type { Plan } from '../../src/core/plan.js';
 import { SEED_TOPOLOGY } from '../support/cli.js';
 
 const image = await nodeImageRef();

@@ -5,13 +5,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LABEL } from '../../src/labels.js';
+import { LABEL } from '../../src/core/labels.js';
 import { compile, macAddressFor, type CompileOptions } from '../../src/plan/compile.js';
-import type { Plan, PlannedNode } from '../../src/plan/plan.js';
+import type { Plan, PlannedNode } from '../../src/core/plan.js';
 import { parseTopologyText } from '../../src/topology/load.js';
-import type { TopologyConfig } from '../../src/topology/types.js';
+import type { TopologyConfig } from '../../src/core/topology.js';
 import { validateTopology } from '../../src/topology/validate.js';
-import { LBLAB_VERSION } from '../../src/version.js';
+import { LBLAB_VERSION } from '../../src/core/version.js';
 
 const SEED_FILE = 'topologies/ecmp-lvs-dr.yml';
 const SEED_TEXT = readFileSync(SEED_FILE, 'utf8');

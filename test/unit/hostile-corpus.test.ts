@@ -30,7 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
-import { TopologyError } from '../../src/topology/issue.js';
+import { TopologyError } from '../../src/core/issue.js';
 import { loadTopologyFile, MAX_TOPOLOGY_BYTES } from '../../src/topology/load.js';
 import { validateTopology } from '../../src/topology/validate.js';
 

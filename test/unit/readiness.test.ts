@@ -1,19 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FRR_LOAD_CONFIG,
-  judgeFrrConfig,
-  judgeHttpResponse,
-  judgeIpvsService,
-  MAX_REPAIRS,
-  judgeOspfNeighbours,
-  judgeRoute,
-  pollUntil,
-  ReadinessTimeout,
-  waitForCheck,
-  type Clock,
-} from '../../src/apply/readiness.js';
+import { FRR_LOAD_CONFIG, judgeFrrConfig } from '../../src/checks/frr-config.js';
+import { judgeHttpResponse } from '../../src/checks/http.js';
+import { judgeIpvsService } from '../../src/checks/ipvs-service.js';
+import { judgeOspfNeighbours } from '../../src/checks/ospf-full.js';
+import { judgeRoute } from '../../src/checks/route.js';
+import { MAX_REPAIRS, ReadinessTimeout, waitForCheck } from '../../src/checks/wait.js';
+import type { Clock } from '../../src/util/clock.js';
+import { pollUntil } from '../../src/util/poll.js';
 import { runPool } from '../../src/apply/pool.js';
-import type { ContainerRuntime, ExecResult } from '../../src/runtime/runtime.js';
+import type { ContainerRuntime, ExecResult } from '../../src/core/runtime.js';
 
 function fakeClock(): Clock & { slept: number[] } {
   let now = 0;

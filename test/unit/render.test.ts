@@ -8,13 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderFrrConfig, type OspfRender } from '../../src/kinds/frr.js';
-import {
-  renderIpvsadmCommands,
-  renderKeepalivedConfig,
-  renderNftablesDr,
-  type ResolvedRealServer,
-  type ResolvedService,
-} from '../../src/kinds/lvs.js';
+import { renderIpvsadmCommands, renderKeepalivedConfig } from '../../src/kinds/lvs.js';
+import type { ResolvedRealServer, ResolvedService } from '../../src/kinds/lvs-service.js';
+import { renderNftablesDr } from '../../src/kinds/nftables-dr.js';
 import { shellCommand, shellQuote } from '../../src/util/shell.js';
 
 const MAC = {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/apply/readiness.js';
+import type { Clock } from '../../src/util/clock.js';
 import { sandboxPaths, type SandboxPaths } from '../../src/sandbox/sandbox-paths.js';
 import { withSandboxLock } from '../../src/sandbox/state-lock.js';
 

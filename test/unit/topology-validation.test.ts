@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TopologyError, type SourceLocation, type TopologyIssue } from '../../src/topology/issue.js';
+import { TopologyError, type SourceLocation, type TopologyIssue } from '../../src/core/issue.js';
 import {
   firstInvalidUtf8Offset,
   loadTopologyFile,

@@ -7,7 +7,7 @@ import {
   type ExpectationResult,
   type TallyFacts,
 } from '../../src/verify/expect.js';
-import type { TallyExpectation } from '../../src/verify/steps.js';
+import type { TallyExpectation } from '../../src/verify/expect.js';
 import { tallyRecords, type RequestRecord } from '../../src/verify/tally.js';
 
 const SOURCES = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'];

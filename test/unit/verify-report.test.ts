@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  renderHumanReport,
-  renderJunit,
-  summarizeSteps,
-  xmlAttr,
-  xmlText,
-  type StepResult,
-  type VerifyReport,
-} from '../../src/verify/report.js';
+import { renderHumanReport, renderJunit, xmlAttr, xmlText } from '../../src/verify/render-report.js';
+import { summarizeSteps, type StepResult, type VerifyReport } from '../../src/verify/report.js';
 import { tallyRecords } from '../../src/verify/tally.js';
 
 const HOSTILE = `a <b> & "c" 'd'\nnext`;

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ReadinessTimeout } from '../../src/apply/readiness.js';
-import type { Plan, PlannedNode, ReadinessCheck } from '../../src/plan/plan.js';
-import type {
-  ContainerRuntime,
-  ExecOptions,
-  ExecResult,
-  NetnsHelperSpec,
-} from '../../src/runtime/runtime.js';
+import { ReadinessTimeout } from '../../src/checks/wait.js';
+import type { Plan, PlannedNode, ReadinessCheck } from '../../src/core/plan.js';
+import type { ContainerRuntime, ExecOptions, ExecResult, NetnsHelperSpec } from '../../src/core/runtime.js';
 import { tuningFor } from '../../src/plan/engine-tuning.js';
 import { runVerification, type VerifyProgressEvent } from '../../src/verify/runner.js';
 import { parseVerifySteps } from '../../src/verify/steps.js';

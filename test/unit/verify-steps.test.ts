@@ -2,18 +2,13 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type AnySchemaObject } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { TopologyError } from '../../src/topology/issue.js';
+import { TopologyError } from '../../src/core/issue.js';
 import { parseTopologyText } from '../../src/topology/load.js';
 import { validateTopology } from '../../src/topology/validate.js';
-import {
-  checkVerifySteps,
-  parseDistinct,
-  parseDuration,
-  parseVerifySteps,
-  stepArgv,
-  type HttpTallyStep,
-  type ShowStep,
-} from '../../src/verify/steps.js';
+import { parseDuration } from '../../src/util/duration.js';
+import { checkVerifySteps, parseVerifySteps } from '../../src/verify/steps.js';
+import { parseDistinct, type HttpTallyStep } from '../../src/verify/step-types/http-tally.js';
+import { showArgv as stepArgv, type ShowStep } from '../../src/verify/step-types/show.js';
 
 const schema = JSON.parse(
   readFileSync(new URL('../../schema/verify.schema.json', import.meta.url), 'utf8'),

@@ -1,5 +1,3 @@
-import type { WaitCondition } from '../verify/steps.js';
-
 /** The topology file's shape after schema validation (see schema/topology.schema.json). */
 
 /** A timer profile, or `auto`: the engine's default (see plan/engine-tuning.ts). */
@@ -72,4 +70,14 @@ export interface TopologyConfig {
     nodes: Record<string, NodeConfig>;
   };
   verify?: unknown[];
+}
+
+/**
+ * A `wait` condition as written (also a node's `ready:` item, where `node` is implied): `node`,
+ * `timeout`, and the keys of one check type (e.g. `route` and `nexthops`), which parses the rest.
+ */
+export interface WaitCondition {
+  node?: string;
+  timeout?: string;
+  [key: string]: unknown;
 }

@@ -2,36 +2,21 @@
  * The Plan: everything `lblab up` will create, computed purely from the topology (and the facts the
  * preflight learned about the engine). `lblab plan` prints it; `apply` executes it and nothing else.
  */
-import type { FileSpec } from '../runtime/runtime.js';
-import type { EngineTuning } from './engine-tuning.js';
+import type { FileSpec } from './runtime.js';
+import type { EngineTuning } from './engine.js';
 
 export type DataPlane = 'ipvs' | 'nftables';
 
-/** A condition polled until it holds or its timeout expires; used by `up` and by verify's `wait`. */
-export type ReadinessCheck =
-  | { type: 'ospf-full'; node: string; neighbors: number; timeoutMs: number }
-  | { type: 'route'; node: string; prefix: string; nexthops: number; timeoutMs: number }
-  | { type: 'tcp'; node: string; host: string; port: number; timeoutMs: number }
-  | {
-      type: 'http';
-      node: string;
-      url: string;
-      status: number;
-      /** A response header that proves the server runs its own configuration, not a default one. */
-      header?: { name: string; value: string };
-      timeoutMs: number;
-    }
-  | { type: 'ipvs-service'; node: string; service: string; realServers: number; timeoutMs: number }
-  | { type: 'frr-config'; node: string; daemons: FrrDaemonConfig[]; timeoutMs: number };
-
 /**
- * What one FRR daemon must hold in its running config once the integrated frr.conf reached it:
- * "started" is not "configured" (FRR's boot-time config load can race with a slow daemon start).
+ * A condition polled until it holds or its timeout expires; used by `up` (a node's readiness) and by
+ * verify's `wait` step. `type` names a check type (checks/registry.ts), which owns the other fields.
  */
-export interface FrrDaemonConfig {
-  daemon: string;
-  /** Lines that must appear, trimmed, in `vtysh -d DAEMON -c "show running-config"`. */
-  holds: string[];
+export interface ReadinessCheck {
+  type: string;
+  /** The topology node it is observed on. */
+  node: string;
+  timeoutMs: number;
+  readonly [field: string]: unknown;
 }
 
 export interface PlannedNetwork {

@@ -1,29 +1,4 @@
-/** Errors `up`/`down` report: which node, which stage, what happened, what to do next. */
-export type Stage =
-  'preflight' | 'image' | 'network' | 'create' | 'start' | 'setup' | 'readiness' | 'teardown';
-
-export class LabError extends Error {
-  constructor(
-    readonly stage: Stage,
-    message: string,
-    readonly options: { node?: string; hint?: string; cause?: unknown } = {},
-  ) {
-    super(options.node ? `${options.node}: ${stage}: ${message}` : `${stage}: ${message}`, {
-      cause: options.cause,
-    });
-    this.name = 'LabError';
-  }
-
-  get hint(): string | undefined {
-    return this.options.hint;
-  }
-
-  /** `up --keep-on-failure` left the lab up: the next step is to look inside, then remove it. */
-  keptForInspection(lab: string): void {
-    this.options.hint = `the lab is left as it is: look inside with \`lblab exec --name ${lab} NODE -- CMD\`, then \`lblab down --name ${lab}\``;
-  }
-}
-
+/** Interrupts: the signals that stop a run, and the error that says which one did. */
 /** The signals that stop `up` and roll the lab back: Ctrl-C, `kill`, and the terminal going away. */
 export const INTERRUPT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type InterruptSignal = (typeof INTERRUPT_SIGNALS)[number];

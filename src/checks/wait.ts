@@ -1,0 +1,102 @@
+/**
+ * Waiting for a check: poll its observation until it holds (no fixed sleeps anywhere in lblab), run
+ * its repair a bounded number of times, and on timeout say what was seen last.
+ */
+import type { ReadinessCheck } from '../core/plan.js';
+import type { ContainerRuntime } from '../core/runtime.js';
+import type { Clock } from '../util/clock.js';
+import { pollUntil } from '../util/poll.js';
+import { firstLine } from '../util/text.js';
+import type { Observation } from './check-type.js';
+import { checkTypeOf, describeCheck } from './registry.js';
+
+/** How often waitForCheck runs an observation's repair before it only waits (and then times out). */
+export const MAX_REPAIRS = 3;
+
+/** One probe exec on the host engine; slower engines pass a longer one (see EngineTuning). */
+export const PROBE_TIMEOUT_MS = 10_000;
+
+export class ReadinessTimeout extends Error {
+  /** The node's daemon logs (last lines), added by whoever can read them. */
+  evidence = '';
+  /** The same node's other conditions that were not met either (often consequences of this one). */
+  alsoUnmet: string[] = [];
+
+  constructor(
+    readonly check: ReadinessCheck,
+    readonly lastSeen: string,
+    /** How often a repair ran before the timeout: a check that was repaired and still failed is the likely cause. */
+    readonly repairs = 0,
+  ) {
+    super(`${check.node}: ${ReadinessTimeout.detail(check, lastSeen)}`);
+    this.name = 'ReadinessTimeout';
+  }
+
+  /**
+   * Failures in the order to report them: one whose repair ran and did not help first (an ospfd
+   * without its config explains why its neighbours never came Full), the rest as they came.
+   */
+  static causesFirst<T>(errors: T[]): T[] {
+    const repairs = (error: T) => (error instanceof ReadinessTimeout ? error.repairs : 0);
+    return [...errors].sort((a, b) => Number(repairs(b) > 0) - Number(repairs(a) > 0));
+  }
+
+  /** The message without the node name, for errors that already carry it. */
+  static detail(check: ReadinessCheck, lastSeen: string): string {
+    return `${describeCheck(check)} not reached after ${check.timeoutMs / 1000} s (last seen: ${lastSeen})`;
+  }
+}
+
+/** One observation of `check` in `container`. */
+export async function observe(
+  runtime: ContainerRuntime,
+  container: string,
+  check: ReadinessCheck,
+  probeTimeoutMs = PROBE_TIMEOUT_MS,
+): Promise<Observation> {
+  return checkTypeOf(check).observe(
+    (cmd) => runtime.exec(container, cmd, { timeoutMs: probeTimeoutMs }),
+    check,
+  );
+}
+
+export async function waitForCheck(
+  runtime: ContainerRuntime,
+  container: string,
+  check: ReadinessCheck,
+  options: {
+    clock?: Clock;
+    intervalMs?: number;
+    signal?: AbortSignal;
+    /** Told each time an observation's repair ran, with what it did and what came of it. */
+    onRepair?: (message: string) => void;
+    /** See pollUntil. */
+    countFrom?: Promise<unknown>;
+    /** How long one probe exec may take before it counts as "no answer". */
+    probeTimeoutMs?: number;
+  } = {},
+): Promise<Observation> {
+  let repairs = 0;
+  let lastRepair = '';
+  const probe = async (): Promise<Observation> => {
+    const seen = await observe(runtime, container, check, options.probeTimeoutMs);
+    if (seen.ok || !seen.repair) return seen;
+    if (repairs >= MAX_REPAIRS) return { ...seen, seen: `${seen.seen}; ${lastRepair}` };
+    repairs += 1;
+    const result = await runtime.exec(container, seen.repair.cmd, { timeoutMs: 30_000 });
+    const output = firstLine(result.stderr || result.stdout);
+    lastRepair =
+      `repaired ${repairs} of ${MAX_REPAIRS} times (${seen.repair.what}: \`${seen.repair.cmd.join(' ')}\` ` +
+      `exited ${result.exitCode}${output ? `: ${output}` : ''})`;
+    options.onRepair?.(`${seen.seen}; ${seen.repair.what} (attempt ${repairs} of ${MAX_REPAIRS})`);
+    return { ...seen, seen: `${seen.seen}; ${lastRepair}` };
+  };
+  return pollUntil(probe, {
+    timeoutMs: check.timeoutMs,
+    intervalMs: options.intervalMs ?? 200,
+    clock: options.clock,
+    signal: options.signal,
+    countFrom: options.countFrom,
+    onTimeout: (lastSeen) => new ReadinessTimeout(check, lastSeen, repairs),
+  });
+}

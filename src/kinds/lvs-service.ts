@@ -1,0 +1,24 @@
+/** A director's virtual service with everything resolved: what every renderer starts from. */
+
+export interface ResolvedRealServer {
+  node: string;
+  ip: string;
+  mac: string;
+  weight: number;
+}
+
+export interface ResolvedService {
+  vip: string;
+  port: number;
+  protocol: 'tcp' | 'udp';
+  scheduler: string;
+  /** The forwarding method's name (kinds/forwarding.ts). */
+  method: string;
+  persistence: number;
+  healthCheck: { path: string; status: number; connectTimeout: number; delayLoop: number };
+  realServers: ResolvedRealServer[];
+}
+
+export function serviceAddress(service: ResolvedService): string {
+  return `${service.vip}:${service.port}`;
+}
