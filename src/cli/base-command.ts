@@ -40,7 +40,7 @@ export abstract class LblabCommand extends Command {
   protected async engineForUp(choice: string, lab: string): Promise<Engine> {
     const existing =
       choice === 'auto' ? await this.engineWithLab(choice, lab).catch(() => undefined) : undefined;
-    const { engineForUp } = await import('../runtime/select-engine.js');
+    const { engineForUp } = await import('../lab/select-engine.js');
     const engine = existing ?? (await engineForUp(choice as EngineChoice, (line) => this.progress(line)));
     this.progress(`engine: ${engine.name} (${existing ? `lab ${lab} already runs there` : engine.reason})`);
     return engine;
@@ -49,7 +49,7 @@ export abstract class LblabCommand extends Command {
   /** Engines that exist now (host, and the sandbox if running); never starts one. */
   protected async engines(choice: string): Promise<Engine[]> {
     // Loaded on demand: validate and plan never touch an engine and should start fast.
-    const { enginesInUse } = await import('../runtime/select-engine.js');
+    const { enginesInUse } = await import('../lab/select-engine.js');
     return enginesInUse(choice as EngineChoice);
   }
 

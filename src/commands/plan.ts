@@ -35,7 +35,7 @@ export default class PlanCommand extends LblabCommand {
       import('../images/node-image.js'),
     ]);
     const topology = await openTopology(args.file);
-    const { plannedEngine } = await import('../runtime/select-engine.js');
+    const { plannedEngine } = await import('../lab/select-engine.js');
     const engine = await plannedEngine(flags.engine as EngineChoice);
     const facts =
       flags.ipvs === undefined

@@ -5,14 +5,12 @@ import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
 import { abortOnSignals } from '../cli/signals.js';
 import type { UpResult } from '../lab/lab.js';
+import { labNamePattern } from '../topology/schema.js';
 import { shellQuote } from '../util/shell.js';
 import type { VerifyReport } from '../verify/report.js';
 
 /** `up --json` output: the lab, and with --verify the experiment's report. */
 export type UpCommandResult = UpResult & { verify?: VerifyReport };
-
-/** A lab name prefixes Docker object names: the schema's `identifier` rule for a file's `name:`. */
-const LAB_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
 export default class Up extends LblabCommand {
   static override summary = 'Build missing images, create the lab, configure it and wait until it is ready.';
@@ -49,7 +47,7 @@ export default class Up extends LblabCommand {
 
   async run(): Promise<UpCommandResult> {
     const { args, flags } = await this.parse(Up);
-    if (flags.name !== undefined && !LAB_NAME.test(flags.name)) {
+    if (flags.name !== undefined && !labNamePattern().test(flags.name)) {
       throw new LabError('preflight', `--name ${JSON.stringify(flags.name)} is not a valid lab name`, {
         hint: "use lowercase letters, digits and '-', starting with a letter, at most 31 characters",
       });

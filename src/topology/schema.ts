@@ -51,6 +51,17 @@ export function writePrecompiledValidator(): string {
   return PRECOMPILED_VALIDATOR;
 }
 
+/**
+ * What a lab name may be: the schema's `identifier` (a file's `name:`), which `up --name` must obey
+ * too, since the name prefixes Docker object names.
+ */
+export function labNamePattern(): RegExp {
+  const schema = JSON.parse(readFileSync(`${SCHEMA_DIR}topology.schema.json`, 'utf8')) as {
+    definitions: { identifier: { pattern: string } };
+  };
+  return new RegExp(schema.definitions.identifier.pattern);
+}
+
 function readSchemaTexts(): string[] {
   return SCHEMA_FILES.map((name) => readFileSync(`${SCHEMA_DIR}${name}`, 'utf8'));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseAutoEngine } from '../../src/runtime/select-engine.js';
+import { chooseAutoEngine } from '../../src/lab/select-engine.js';
 
 const noIpvs = { ipvs: false, ipvsReason: 'ipvsadm: Protocol not available' };
 

@@ -23,9 +23,9 @@ import {
   startSandbox,
   type SandboxEndpoint,
 } from '../sandbox/index.js';
-import { SplitRuntime } from './split-runtime.js';
+import { SplitRuntime } from '../runtime/split-runtime.js';
 import type { EngineFacts } from '../core/engine.js';
-import { DockerRuntime } from './docker-runtime.js';
+import { DockerRuntime } from '../runtime/docker-runtime.js';
 import {
   ENGINE_SCOPE,
   connectHostDocker,
@@ -33,7 +33,7 @@ import {
   hostDockerEndpoint,
   type Engine,
   type EngineChoice,
-} from './engine.js';
+} from '../runtime/engine.js';
 
 type Progress = (line: string) => void;
 
