@@ -10,7 +10,7 @@ import type { EngineFacts } from '../core/engine.js';
 import { KIND_TRAIT } from '../core/kind-traits.js';
 import { kindHas } from '../kinds/registry.js';
 import { LABEL } from '../core/labels.js';
-import { planTopology } from '../plan/compile.js';
+import { planTopology, topologyHashOf } from '../plan/compile.js';
 import type { DataPlane, Plan } from '../core/plan.js';
 import type { Engine } from '../runtime/engine.js';
 import type { ContainerInfo } from '../core/runtime.js';
@@ -124,14 +124,14 @@ async function upLocked(
   );
 
   const nameFlag = options.labName ? ` --name ${options.labName}` : '';
-  if (engine.name === 'sandbox') {
+  if (!engine.capabilities.binds) {
     const withBinds = Object.entries(topology.config.topology.nodes).filter(
       ([, node]) => (node.binds ?? []).length > 0,
     );
     if (withBinds.length > 0) {
       throw new LabError(
         'preflight',
-        `${withBinds.map(([name]) => name).join(', ')} bind host paths, which the sandbox engine cannot see`,
+        `${withBinds.map(([name]) => name).join(', ')} bind host paths, which the ${engine.name} engine cannot see`,
         {
           hint: 'run this lab with --engine docker, or create the files with exec lines instead of binds',
         },
@@ -261,8 +261,28 @@ export interface VerifyOptions {
 }
 
 /**
+ * How the running lab was built from the topology text, by its nodes' topology-hash labels: with
+ * `--isolate` or without, or (`changedSinceUp`) from another text, when the file was edited since `up`.
+ */
+export function matchRunningTopology(
+  text: string,
+  runningHashes: string[],
+): { isolate: boolean; changedSinceUp: boolean; runningHash: string; fileHash: string } {
+  const hashes = new Set(runningHashes);
+  const plain = topologyHashOf(text, false);
+  const isolated = topologyHashOf(text, true);
+  const runningHash = [...hashes].join(', ');
+  if (hashes.size === 1 && hashes.has(plain))
+    return { isolate: false, changedSinceUp: false, runningHash, fileHash: plain };
+  if (hashes.size === 1 && hashes.has(isolated))
+    return { isolate: true, changedSinceUp: false, runningHash, fileHash: isolated };
+  return { isolate: false, changedSinceUp: true, runningHash, fileHash: plain };
+}
+
+/**
  * Runs the topology's `verify:` steps against the running lab. The plan is rebuilt from the file and
- * what is running (the node image, whether directors got IPVS), so it names the same containers.
+ * what is running (the node image, whether directors got IPVS, --isolate), so it names the same
+ * containers; when the file changed since `up`, the report says so.
  */
 export async function verifyLab(
   engine: Engine,
@@ -278,8 +298,19 @@ export async function verifyLab(
       hint: `run \`lblab up ${file}\` first`,
     });
   }
+  const match = matchRunningTopology(
+    topology.text,
+    nodes.map((c) => c.labels[LABEL.topologyHash] ?? ''),
+  );
+  const warnings = match.changedSinceUp
+    ? [
+        `${file} changed since lab ${lab} was brought up (running topology ${match.runningHash}, the file is now ${match.fileHash}): ` +
+          `the steps are the file's, the lab is the old one; \`lblab up ${file}${options.labName ? ` --name ${options.labName}` : ''} --force\` rebuilds it from the file`,
+      ]
+    : [];
   const plan = planTopology(topology, {
     labName: options.labName,
+    isolate: match.isolate,
     defaultImage: nodes[0]?.image ?? '',
     facts: {
       engine: engine.name,
@@ -288,7 +319,7 @@ export async function verifyLab(
     },
   });
   const containerOf = new Map(plan.nodes.map((node) => [node.name, node.containerName]));
-  return runVerification(
+  const report = await runVerification(
     {
       runtime: engine.runtime,
       plan,
@@ -302,4 +333,5 @@ export async function verifyLab(
     },
     parseVerifySteps(topology.config.verify),
   );
+  return warnings.length > 0 ? { ...report, warnings } : report;
 }

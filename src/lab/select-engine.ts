@@ -37,10 +37,14 @@ import {
 
 type Progress = (line: string) => void;
 
+/** The guest cannot see the host's files (nodes placed on the host half could, but placement is the plan's). */
+const SANDBOX_CAPABILITIES = { binds: false } as const;
+
 function hostEngine(runtime: DockerRuntime, reason: string): Engine {
   return {
     name: 'docker',
     runtime,
+    capabilities: { binds: true },
     splitsNodes: false,
     reason,
     prepareNodeImage: (progress) => ensureNodeImage(runtime.docker, { onProgress: progress }),
@@ -71,6 +75,7 @@ async function sandboxEngine(endpoint: SandboxEndpoint, reason: string): Promise
   return {
     name: 'sandbox',
     runtime,
+    capabilities: SANDBOX_CAPABILITIES,
     splitsNodes: runtime !== guest,
     reason,
     explainFailure: async (lab) => {
@@ -216,6 +221,7 @@ function stoppedSandboxEngine(host: DockerRuntime): Engine {
   return {
     name: 'sandbox',
     runtime: sandboxHalfOnHost(host),
+    capabilities: SANDBOX_CAPABILITIES,
     splitsNodes: true,
     reason: "the sandbox is stopped; its labs' host-side nodes are still on the host engine",
     prepareNodeImage: () => Promise.reject(new Error('the sandbox is stopped')),

@@ -39,8 +39,7 @@ export function planTopology(topology: OpenedTopology, options: Omit<CompileOpti
 
 export function compile(config: TopologyConfig, options: CompileOptions): Plan {
   const lab = options.labName ?? config.name;
-  // Isolation changes what is created, so it is part of what "unchanged" compares.
-  const topologyHash = sha256(options.isolate ? `${options.text}\n# --isolate` : options.text).slice(0, 12);
+  const topologyHash = topologyHashOf(options.text, options.isolate === true);
   const commonLabels = {
     [LABEL.lab]: lab,
     [LABEL.topologyHash]: topologyHash,
@@ -162,6 +161,14 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
     tuning,
     warnings,
   };
+}
+
+/**
+ * What the topology-hash label says: the file's exact text, and whether `up --isolate` made the lab
+ * (isolation changes what is created, so it is part of what "unchanged" compares).
+ */
+export function topologyHashOf(text: string, isolate: boolean): string {
+  return sha256(isolate ? `${text}\n# --isolate` : text).slice(0, 12);
 }
 
 /** Where a sandbox lab's node runs: in the guest only when it needs the guest's kernel (IPVS). */

@@ -9,19 +9,26 @@ import type { ContainerRuntime } from '../core/runtime.js';
 
 export type EngineChoice = 'docker' | 'sandbox' | 'auto';
 
+/** What an engine can do, asked instead of comparing engine names. */
+export interface EngineCapabilities {
+  /** Bind mounts of host paths reach the containers (the sandbox guest cannot see the host's files). */
+  binds: boolean;
+}
+
 export interface Engine {
   name: 'docker' | 'sandbox';
   runtime: ContainerRuntime;
+  capabilities: EngineCapabilities;
   /** Sandbox: only the nodes that need the guest's kernel run in it, the rest on the host engine. */
   splitsNodes: boolean;
   /** Why this engine was chosen (printed, and recorded in `status --json`). */
   reason: string;
-  /** Makes sure lblab's node image is on this engine; returns its ref. */
   /**
    * After a failed `up`: if the engine itself died (the sandbox guest was killed), clean up what it
    * left (its tap, pid file, endpoint, and the lab's host-side nodes) and say what happened.
    */
   explainFailure?(lab: string): Promise<string | undefined>;
+  /** Makes sure lblab's node image is on this engine; returns its ref. */
   prepareNodeImage(
     onProgress: (line: string) => void,
   ): Promise<{ ref: string; built: boolean; source: string }>;

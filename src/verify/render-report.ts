@@ -21,6 +21,7 @@ export function renderHumanReport(report: VerifyReport): string {
     formatSeconds(step.durationMs),
   ]);
   const lines = [`Verifying lab ${report.lab} (${report.topologyFile})`, ''];
+  for (const warning of report.warnings ?? []) lines.push(`warning: ${warning}`, '');
   lines.push(...formatTable([['#', 'STEP', 'NODE', 'VERDICT', 'RESULT', 'TIME'], ...rows]), '');
 
   const bad = report.steps.filter((step) => step.verdict !== 'pass');

@@ -53,6 +53,8 @@ export interface VerifyReport {
   /** True when every step passed; `lblab verify` exits 1 otherwise. */
   ok: boolean;
   counts: { steps: number; passed: number; failed: number; errors: number };
+  /** What the verdicts should be read with, e.g. that the topology file changed since `up`. */
+  warnings?: string[];
   steps: StepResult[];
 }
 

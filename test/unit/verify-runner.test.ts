@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ReadinessTimeout } from '../../src/checks/wait.js';
 import type { Plan, PlannedNode, ReadinessCheck } from '../../src/core/plan.js';
-import type { ContainerRuntime, ExecOptions, ExecResult, NetnsHelperSpec } from '../../src/core/runtime.js';
+import type { ExecOptions, ExecResult, NetnsHelperSpec } from '../../src/core/runtime.js';
+import { FakeRuntime, ok } from '../support/fake-runtime.js';
 import { tuningFor } from '../../src/plan/engine-tuning.js';
 import { runVerification, type VerifyProgressEvent } from '../../src/verify/runner.js';
 import { parseVerifySteps } from '../../src/verify/steps.js';
@@ -45,13 +46,11 @@ const plan: Plan = {
   warnings: [],
 };
 
-const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
-
 /**
- * A pretend lab: the router's hash policy (set through runInNetns) decides where the request loop's
+ * A pretend lab (the fake runtime, with execs that answer like a lab's nodes): the router's hash policy (set through runInNetns) decides where the request loop's
  * requests land, the way the kernel would with two nexthops.
  */
-class FakeLab implements ContainerRuntime {
+class FakeLab extends FakeRuntime {
   hashPolicy = 0;
   nexthops = 2;
   readonly addresses = new Set<string>(['172.16.253.135/24']);
@@ -60,7 +59,7 @@ class FakeLab implements ContainerRuntime {
   /** Overrides the request loop: returns the stdout for (requests, sources). */
   loop?: (requests: number, sources: string[]) => ExecResult;
 
-  async exec(container: string, cmd: string[], options?: ExecOptions): Promise<ExecResult> {
+  override async exec(container: string, cmd: string[], options?: ExecOptions): Promise<ExecResult> {
     this.execs.push({ container, cmd, ...(options && { options }) });
     const [program, ...args] = cmd;
     if (program === 'sh' && args[0] === '-c' && args[1]?.includes('lblab http-tally')) {
@@ -91,7 +90,7 @@ class FakeLab implements ContainerRuntime {
     throw new Error(`unexpected exec ${cmd.join(' ')}`);
   }
 
-  async runInNetns(spec: NetnsHelperSpec): Promise<ExecResult> {
+  override async runInNetns(spec: NetnsHelperSpec): Promise<ExecResult> {
     this.helpers.push(spec);
     const pair = spec.cmd.at(-1) ?? '';
     this.hashPolicy = Number(pair.split('=')[1]);
@@ -137,19 +136,6 @@ class FakeLab implements ContainerRuntime {
     });
     return ok(`${lines.join('\n')}\n`);
   }
-
-  createNetwork = unused;
-  removeNetwork = unused;
-  listNetworks = unused;
-  createContainer = unused;
-  startContainer = unused;
-  removeContainer = unused;
-  listContainers = unused;
-  runHelper = unused;
-}
-
-async function unused(): Promise<never> {
-  throw new Error('not used by verify');
 }
 
 const SOURCES = Array.from({ length: 8 }, (_, i) => `172.16.253.${11 + i}`);
