@@ -111,3 +111,51 @@ export interface ContainerRuntime {
   runHelper(spec: HelperSpec): Promise<ExecResult>;
   runInNetns(spec: NetnsHelperSpec): Promise<ExecResult>;
 }
+
+/** What building lblab's node image and moving it between engines needs of an engine. */
+export interface ImageBuildSpec {
+  /** The build context directory, and the files of it to send. */
+  context: string;
+  files: string[];
+  dockerfile: string;
+  tag: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+export interface ImageImportSpec {
+  /** A root filesystem tarball on the host. */
+  tarball: string;
+  repo: string;
+  tag: string;
+  /** Dockerfile instructions applied on import, e.g. `LABEL ...`. */
+  changes: string[];
+  message: string;
+}
+
+/**
+ * Images on one engine. Each operation reports the engine's progress lines and rejects naming what
+ * failed (a build step and its last output, say), since engines report failures inside the stream.
+ */
+export interface ImageStore {
+  /** Where the engine is, for messages. */
+  readonly endpoint: string;
+  /** Resolves when the engine answers. */
+  ping(): Promise<void>;
+  /** The image's ID, or undefined when the engine does not have it. */
+  imageId(ref: string): Promise<string | undefined>;
+  /** Pulls from a registry: `answerTimeoutMs` for the registry to start answering, `pullTimeoutMs` for the rest. */
+  pullImage(
+    ref: string,
+    options: { answerTimeoutMs: number; pullTimeoutMs: number; onLine: (line: string) => void },
+  ): Promise<void>;
+  buildImage(spec: ImageBuildSpec, onLine: (line: string) => void): Promise<void>;
+  importImage(spec: ImageImportSpec, onLine: (line: string) => void): Promise<void>;
+  /**
+   * Copies `ref` from this engine into `target` (docker save here, docker load there), streaming;
+   * returns the bytes sent. `operation` names the copy in errors.
+   */
+  copyImageTo(target: ImageStore, ref: string, operation: string): Promise<number>;
+  /** Loads an image archive (as `docker save` writes it); `operation` names the load in errors. */
+  loadImage(archive: NodeJS.ReadableStream, operation: string): Promise<void>;
+}

@@ -6,12 +6,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type Dockerode from 'dockerode';
 import { execa } from 'execa';
+import type { ImageStore } from '../core/runtime.js';
 import { findOnPath } from '../util/path-lookup.js';
 import { errorMessage, firstLine } from '../util/text.js';
 import { chooseBuildPath, type BuildPath, type BuildSource } from './build-path.js';
-import { followDockerStream } from './docker-progress.js';
 import {
   BASE_BUILD_SCRIPT,
   BASE_IMAGE_REPO,
@@ -49,7 +48,7 @@ const REGISTRY_PULL_TIMEOUT_MS = 5 * 60_000;
 const BASE_FAILURE_CONTEXT_LINES = 5;
 
 export async function ensureNodeImage(
-  docker: Dockerode,
+  docker: ImageStore,
   opts: EnsureNodeImageOptions = {},
 ): Promise<EnsureNodeImageResult> {
   const startedAt = performance.now();
@@ -92,38 +91,29 @@ function describeBuildPath(buildPath: BuildPath, refs: ImageRefs): string {
   return `Building ${refs.nodeRef} on the existing ${refs.baseRef}`;
 }
 
-async function imageExists(docker: Dockerode, ref: string): Promise<boolean> {
-  try {
-    await docker.getImage(ref).inspect();
-    return true;
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return false;
-    throw error;
-  }
+async function imageExists(docker: ImageStore, ref: string): Promise<boolean> {
+  return (await docker.imageId(ref)) !== undefined;
 }
 
 /** True when the registry base image is on the engine afterwards; every pull failure means "no registry". */
-async function pullRegistryBase(docker: Dockerode, log: (line: string) => void): Promise<boolean> {
+async function pullRegistryBase(docker: ImageStore, log: (line: string) => void): Promise<boolean> {
   if (await imageExists(docker, REGISTRY_BASE_IMAGE)) return true;
   log(`Looking for a container registry: pulling ${REGISTRY_BASE_IMAGE}`);
-  const abort = new AbortController();
-  let timer = setTimeout(() => abort.abort(), REGISTRY_ANSWER_TIMEOUT_MS);
   try {
-    const stream = await docker.pull(REGISTRY_BASE_IMAGE, { abortSignal: abort.signal });
-    clearTimeout(timer);
-    timer = setTimeout(() => abort.abort(), REGISTRY_PULL_TIMEOUT_MS);
-    await followDockerStream(docker, stream, `docker pull ${REGISTRY_BASE_IMAGE}`, log);
+    await docker.pullImage(REGISTRY_BASE_IMAGE, {
+      answerTimeoutMs: REGISTRY_ANSWER_TIMEOUT_MS,
+      pullTimeoutMs: REGISTRY_PULL_TIMEOUT_MS,
+      onLine: log,
+    });
   } catch (error) {
     log(`No container registry: ${firstLine(errorMessage(error))}`);
     return false;
-  } finally {
-    clearTimeout(timer);
   }
   // An aborted pull can end its stream without an error event; only the image itself proves success.
   return imageExists(docker, REGISTRY_BASE_IMAGE);
 }
 
-async function buildBaseImage(docker: Dockerode, refs: ImageRefs, log: (line: string) => void): Promise<void> {
+async function buildBaseImage(docker: ImageStore, refs: ImageRefs, log: (line: string) => void): Promise<void> {
   const workDir = await mkdtemp(path.join(tmpdir(), 'lblab-base-'));
   try {
     const tarball = path.join(workDir, 'rootfs.tar');
@@ -144,36 +134,37 @@ async function buildBaseImage(docker: Dockerode, refs: ImageRefs, log: (line: st
     const labels = Object.entries(imageLabels('base', refs.baseHash))
       .map(([key, value]) => `${JSON.stringify(key)}=${JSON.stringify(value)}`)
       .join(' ');
-    const stream = await docker.importImage(tarball, {
-      repo: BASE_IMAGE_REPO,
-      tag: refs.baseHash,
-      changes: [`LABEL ${labels}`],
-      message: `lblab base root filesystem from ${BASE_BUILD_SCRIPT}`,
-    });
-    await followDockerStream(docker, stream, `docker import ${refs.baseRef}`, log);
+    await docker.importImage(
+      {
+        tarball,
+        repo: BASE_IMAGE_REPO,
+        tag: refs.baseHash,
+        changes: [`LABEL ${labels}`],
+        message: `lblab base root filesystem from ${BASE_BUILD_SCRIPT}`,
+      },
+      log,
+    );
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
 }
 
 async function buildNodeImage(
-  docker: Dockerode,
+  docker: ImageStore,
   inputs: readonly ImageInputFile[],
   refs: ImageRefs,
   base: string,
   log: (line: string) => void,
 ): Promise<void> {
-  const stream = await docker.buildImage(
-    { context: IMAGES_DIR, src: inputs.map((file) => file.path) },
+  await docker.buildImage(
     {
-      t: refs.nodeRef,
+      context: IMAGES_DIR,
+      files: inputs.map((file) => file.path),
       dockerfile: NODE_DOCKERFILE,
-      buildargs: { BASE: base },
+      tag: refs.nodeRef,
+      buildArgs: { BASE: base },
       labels: imageLabels('node', refs.nodeHash),
-      // Failed builds leave no intermediate containers behind.
-      rm: true,
-      forcerm: true,
     },
+    log,
   );
-  await followDockerStream(docker, stream, `docker build ${refs.nodeRef}`, log);
 }

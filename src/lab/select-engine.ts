@@ -14,7 +14,7 @@ import { ensureNodeImage } from '../images/node-image.js';
 import {
   canRunSandbox,
   ensureNodeImageInSandbox,
-  hostEngineBesides,
+  sandboxImageStores,
   runningSandboxEndpoint,
   sandboxStatus,
   stopSandbox,
@@ -47,7 +47,7 @@ function hostEngine(runtime: DockerRuntime, reason: string): Engine {
     capabilities: { binds: true },
     splitsNodes: false,
     reason,
-    prepareNodeImage: (progress) => ensureNodeImage(runtime.docker, { onProgress: progress }),
+    prepareNodeImage: (progress) => ensureNodeImage(runtime, { onProgress: progress }),
   };
 }
 
@@ -56,21 +56,12 @@ function hostEngine(runtime: DockerRuntime, reason: string): Engine {
  * only the nodes that need the guest's kernel run in the slow guest, the rest on the host engine.
  */
 async function sandboxEngine(endpoint: SandboxEndpoint, reason: string): Promise<Engine> {
-  const { dockerHost } = endpoint;
-  // The guest has one slow CPU: two execs at a time keep probes from starving the daemons they probe.
-  const guest = new DockerRuntime(dockerClientFor(dockerHost), dockerHost, {
-    maxParallelExecs: 2,
-    scope: ENGINE_SCOPE.sandbox,
-  });
-  const hostDocker = await hostEngineBesides(dockerHost);
+  const images = await sandboxImageStores(endpoint.dockerHost);
+  const { guest, host } = images;
   const links = endpoint.labLinks ?? [];
   const runtime =
-    hostDocker && links.length > 0
-      ? new SplitRuntime(
-          new DockerRuntime(hostDocker, hostDockerEndpoint(), { scope: ENGINE_SCOPE.sandbox }),
-          guest,
-          sandboxLabLinks(sandboxPaths(), links),
-        )
+    host && links.length > 0
+      ? new SplitRuntime(host.withScope(ENGINE_SCOPE.sandbox), guest, sandboxLabLinks(sandboxPaths(), links))
       : guest;
   return {
     name: 'sandbox',
@@ -87,8 +78,7 @@ async function sandboxEngine(endpoint: SandboxEndpoint, reason: string): Promise
         "its tap, pid file and endpoint are cleaned up and the lab's host-side nodes removed"
       );
     },
-    prepareNodeImage: async (progress) =>
-      ensureNodeImageInSandbox(guest.docker, { hostDocker, onProgress: progress }),
+    prepareNodeImage: async (progress) => ensureNodeImageInSandbox(images, { onProgress: progress }),
   };
 }
 
@@ -134,7 +124,7 @@ export async function engineForUp(choice: EngineChoice, progress: Progress): Pro
   const host = await tryHostDocker();
   let hostIpvs: EngineFacts | undefined;
   if (host) {
-    const image = await ensureNodeImage(host.docker, { onProgress: progress });
+    const image = await ensureNodeImage(host, { onProgress: progress });
     hostIpvs = await probeIpvs(host, image.ref);
   }
   const sandbox = hostIpvs?.ipvs ? { ok: false, reason: 'not needed' } : await canRunSandbox();
@@ -208,7 +198,7 @@ export async function enginesInUse(choice: EngineChoice): Promise<Engine[]> {
 }
 
 function sandboxHalfOnHost(host: DockerRuntime): DockerRuntime {
-  return new DockerRuntime(host.docker, host.endpoint, { scope: ENGINE_SCOPE.sandbox });
+  return host.withScope(ENGINE_SCOPE.sandbox);
 }
 
 async function hasSandboxLeftovers(host: DockerRuntime): Promise<boolean> {

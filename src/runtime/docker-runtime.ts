@@ -1,10 +1,12 @@
-/** ContainerRuntime over dockerode; works against the host engine and the sandbox engine alike. */
+/** ContainerRuntime and ImageStore over dockerode; works against the host engine and the sandbox engine alike. */
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import pLimit, { type LimitFunction } from 'p-limit';
 import tar from 'tar-stream';
 import { LABEL } from '../core/labels.js';
 import { logDocker } from '../util/log.js';
+import { unlessNotFound } from '../util/not-found.js';
+import { followDockerStream } from './docker-progress.js';
 import type {
   ContainerInfo,
   ContainerRuntime,
@@ -13,6 +15,9 @@ import type {
   ExecResult,
   FileSpec,
   HelperSpec,
+  ImageBuildSpec,
+  ImageImportSpec,
+  ImageStore,
   NetnsHelperSpec,
   NetworkInfo,
   NetworkSpec,
@@ -35,7 +40,7 @@ export interface DockerRuntimeOptions {
   scope?: Record<string, string>;
 }
 
-export class DockerRuntime implements ContainerRuntime {
+export class DockerRuntime implements ContainerRuntime, ImageStore {
   private readonly execSlots: LimitFunction | undefined;
   private readonly scope: Record<string, string>;
 
@@ -47,6 +52,11 @@ export class DockerRuntime implements ContainerRuntime {
   ) {
     this.execSlots = options.maxParallelExecs ? pLimit(options.maxParallelExecs) : undefined;
     this.scope = options.scope ?? {};
+  }
+
+  /** The same engine, stamping and filtering by another scope (a sandbox lab's host half). */
+  withScope(scope: Record<string, string>): DockerRuntime {
+    return new DockerRuntime(this.docker, this.endpoint, { scope });
   }
 
   /**
@@ -90,7 +100,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async removeNetwork(nameOrId: string): Promise<void> {
-    await ignoreNotFound(() =>
+    await unlessNotFound(() =>
       timed(`remove network ${nameOrId}`, () => this.docker.getNetwork(nameOrId).remove()),
     );
   }
@@ -159,7 +169,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async removeContainer(nameOrId: string): Promise<void> {
-    await ignoreNotFound(() =>
+    await unlessNotFound(() =>
       timed(`remove container ${nameOrId}`, () =>
         this.docker.getContainer(nameOrId).remove({ force: true, v: true }),
       ),
@@ -250,6 +260,72 @@ export class DockerRuntime implements ContainerRuntime {
     });
   }
 
+  async ping(): Promise<void> {
+    await this.docker.ping();
+  }
+
+  async imageId(ref: string): Promise<string | undefined> {
+    return unlessNotFound(async () => (await this.docker.getImage(ref).inspect()).Id);
+  }
+
+  async pullImage(
+    ref: string,
+    options: { answerTimeoutMs: number; pullTimeoutMs: number; onLine: (line: string) => void },
+  ): Promise<void> {
+    const abort = new AbortController();
+    let timer = setTimeout(() => abort.abort(), options.answerTimeoutMs);
+    try {
+      const stream = await this.docker.pull(ref, { abortSignal: abort.signal });
+      clearTimeout(timer);
+      timer = setTimeout(() => abort.abort(), options.pullTimeoutMs);
+      await followDockerStream(this.docker, stream, `docker pull ${ref}`, options.onLine);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async buildImage(spec: ImageBuildSpec, onLine: (line: string) => void): Promise<void> {
+    const stream = await this.docker.buildImage(
+      { context: spec.context, src: spec.files },
+      {
+        t: spec.tag,
+        dockerfile: spec.dockerfile,
+        buildargs: spec.buildArgs,
+        labels: spec.labels,
+        // Failed builds leave no intermediate containers behind.
+        rm: true,
+        forcerm: true,
+      },
+    );
+    await followDockerStream(this.docker, stream, `docker build ${spec.tag}`, onLine);
+  }
+
+  async importImage(spec: ImageImportSpec, onLine: (line: string) => void): Promise<void> {
+    const stream = await this.docker.importImage(spec.tarball, {
+      repo: spec.repo,
+      tag: spec.tag,
+      changes: spec.changes,
+      message: spec.message,
+    });
+    await followDockerStream(this.docker, stream, `docker import ${spec.repo}:${spec.tag}`, onLine);
+  }
+
+  async copyImageTo(target: ImageStore, ref: string, operation: string): Promise<number> {
+    let bytes = 0;
+    const counted = new PassThrough();
+    counted.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    const saved = await this.docker.getImage(ref).get();
+    saved.on('error', (error) => counted.destroy(error));
+    saved.pipe(counted);
+    await target.loadImage(counted, operation);
+    return bytes;
+  }
+
+  async loadImage(archive: NodeJS.ReadableStream, operation: string): Promise<void> {
+    const response = await this.docker.loadImage(archive, { quiet: true });
+    await followDockerStream(this.docker, response, operation, () => {});
+  }
+
   private collect(stream: NodeJS.ReadableStream): Promise<{ stdout: string; stderr: string }> {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
@@ -324,14 +400,6 @@ async function untilDone<T>(
   } finally {
     clearTimeout(timer);
     if (onAbort) signal?.removeEventListener('abort', onAbort);
-  }
-}
-
-async function ignoreNotFound(action: () => Promise<unknown>): Promise<void> {
-  try {
-    await action();
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
   }
 }
 

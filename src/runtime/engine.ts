@@ -55,7 +55,7 @@ export async function connectHostDocker(): Promise<DockerRuntime> {
   const endpoint = hostDockerEndpoint();
   const runtime = new DockerRuntime(dockerClientFor(endpoint), endpoint, { scope: ENGINE_SCOPE.docker });
   try {
-    await runtime.docker.ping();
+    await runtime.ping();
   } catch (error) {
     throw new Error(
       `no Docker engine answers at ${endpoint} (${(error as Error).message}). ` +

@@ -16,6 +16,8 @@ export {
   loadImagesIntoSandbox,
   ensureNodeImageInSandbox,
   hostEngineBesides,
+  sandboxImageStores,
+  type SandboxImageStores,
   type LoadedImage,
   type SandboxNodeImageResult,
 } from './load-images.js';

@@ -2,11 +2,10 @@
  * Images for the sandbox: the guest has no registry and no route out, so images come from the host
  * engine (`docker save` there, `docker load` in the guest, streamed over the tap link at ~23 MB/s).
  */
-import { PassThrough } from 'node:stream';
-import type Dockerode from 'dockerode';
+import type { ImageStore } from '../core/runtime.js';
 import { ensureNodeImage, type EnsureNodeImageResult } from '../images/node-image.js';
-import { followDockerStream } from '../images/docker-progress.js';
-import { dockerClientFor, hostDockerEndpoint } from '../runtime/engine.js';
+import { DockerRuntime } from '../runtime/docker-runtime.js';
+import { dockerClientFor, ENGINE_SCOPE, hostDockerEndpoint } from '../runtime/engine.js';
 
 export interface LoadedImage {
   ref: string;
@@ -27,9 +26,32 @@ const HOST_PING_TIMEOUT_MS = 3_000;
  * Copies each ref from the host engine into the guest, one at a time (the guest has one CPU).
  * A ref the guest already has with the host's image ID, or has while the host does not, is skipped.
  */
+/** The engines a sandbox's images come from and go to. */
+export interface SandboxImageStores {
+  /** The guest's dockerd. */
+  guest: DockerRuntime;
+  /** The host engine beside it, when one answers (and is not the sandbox itself). */
+  host?: DockerRuntime;
+}
+
+/** The sandbox's image wiring, written once for `up` and `engine start`. */
+export async function sandboxImageStores(dockerHost: string): Promise<SandboxImageStores> {
+  // The guest has one slow CPU: two execs at a time keep probes from starving the daemons they probe.
+  const guest = new DockerRuntime(dockerClientFor(dockerHost), dockerHost, {
+    maxParallelExecs: 2,
+    scope: ENGINE_SCOPE.sandbox,
+  });
+  const host = await hostEngineBesides(dockerHost);
+  return host ? { guest, host } : { guest };
+}
+
+/**
+ * Copies each ref from the host engine into the guest, one at a time (the guest has one CPU).
+ * A ref the guest already has with the host's image ID, or has while the host does not, is skipped.
+ */
 export async function loadImagesIntoSandbox(
-  hostDocker: Dockerode,
-  guestDocker: Dockerode,
+  host: ImageStore,
+  guest: ImageStore,
   refs: readonly string[],
   options: { onProgress?: (line: string) => void } = {},
 ): Promise<LoadedImage[]> {
@@ -37,7 +59,7 @@ export async function loadImagesIntoSandbox(
   const results: LoadedImage[] = [];
   for (const ref of new Set(refs)) {
     const startedAt = performance.now();
-    const [hostId, guestId] = await Promise.all([imageId(hostDocker, ref), imageId(guestDocker, ref)]);
+    const [hostId, guestId] = await Promise.all([host.imageId(ref), guest.imageId(ref)]);
     if (guestId !== undefined && (hostId === undefined || hostId === guestId)) {
       results.push({ ref, loaded: false, megabytes: 0, seconds: 0 });
       continue;
@@ -48,15 +70,8 @@ export async function loadImagesIntoSandbox(
       );
     }
     progress(`Loading ${ref} into the sandbox`);
-    let bytes = 0;
-    const counted = new PassThrough();
-    counted.on('data', (chunk: Buffer) => (bytes += chunk.length));
-    const saved = await hostDocker.getImage(ref).get();
-    saved.on('error', (error) => counted.destroy(error));
-    saved.pipe(counted);
-    const response = await guestDocker.loadImage(counted, { quiet: true });
-    await followDockerStream(guestDocker, response, `docker load of ${ref} into the sandbox`, () => {});
-    if ((await imageId(guestDocker, ref)) !== hostId) {
+    const bytes = await host.copyImageTo(guest, ref, `docker load of ${ref} into the sandbox`);
+    if ((await guest.imageId(ref)) !== hostId) {
       throw new Error(`docker load of ${ref} into the sandbox finished, but the sandbox does not have it`);
     }
     const loaded = {
@@ -75,23 +90,23 @@ export async function loadImagesIntoSandbox(
  * The host engine to take images from, when one answers and is not the sandbox itself (DOCKER_HOST
  * may already point at the sandbox).
  */
-export async function hostEngineBesides(sandboxDockerHost: string): Promise<Dockerode | undefined> {
+export async function hostEngineBesides(sandboxDockerHost: string): Promise<DockerRuntime | undefined> {
   const endpoint = hostDockerEndpoint();
   if (endpoint === sandboxDockerHost) return undefined;
-  const docker = dockerClientFor(endpoint);
+  const host = new DockerRuntime(dockerClientFor(endpoint), endpoint, { scope: ENGINE_SCOPE.docker });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>(
     (resolve) => (timer = setTimeout(() => resolve(false), HOST_PING_TIMEOUT_MS)),
   );
   try {
     const answered = await Promise.race([
-      docker.ping().then(
+      host.ping().then(
         () => true,
         () => false,
       ),
       timeout,
     ]);
-    return answered ? docker : undefined;
+    return answered ? host : undefined;
   } finally {
     clearTimeout(timer);
   }
@@ -102,28 +117,17 @@ export async function hostEngineBesides(sandboxDockerHost: string): Promise<Dock
  * a registry or the Debian mirrors) and loaded, or, with no host engine, built inside the guest.
  */
 export async function ensureNodeImageInSandbox(
-  guestDocker: Dockerode,
-  options: { hostDocker?: Dockerode; onProgress?: (line: string) => void } = {},
+  stores: SandboxImageStores,
+  options: { onProgress?: (line: string) => void } = {},
 ): Promise<SandboxNodeImageResult> {
   const startedAt = performance.now();
-  if (options.hostDocker === undefined) {
+  if (stores.host === undefined) {
     return {
-      ...(await ensureNodeImage(guestDocker, { onProgress: options.onProgress })),
+      ...(await ensureNodeImage(stores.guest, { onProgress: options.onProgress })),
       builtOn: 'sandbox',
     };
   }
-  const image = await ensureNodeImage(options.hostDocker, { onProgress: options.onProgress });
-  await loadImagesIntoSandbox(options.hostDocker, guestDocker, [image.ref], {
-    onProgress: options.onProgress,
-  });
+  const image = await ensureNodeImage(stores.host, { onProgress: options.onProgress });
+  await loadImagesIntoSandbox(stores.host, stores.guest, [image.ref], { onProgress: options.onProgress });
   return { ...image, builtOn: 'host', seconds: Math.round((performance.now() - startedAt) / 100) / 10 };
-}
-
-async function imageId(docker: Dockerode, ref: string): Promise<string | undefined> {
-  try {
-    return (await docker.getImage(ref).inspect()).Id;
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-    throw error;
-  }
 }

@@ -10,7 +10,8 @@ import { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { followDockerStream } from '../../src/images/docker-progress.js';
+import { followDockerStream } from '../../src/runtime/docker-progress.js';
+import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
 import { dockerClientFor } from '../../src/runtime/engine.js';
 import { umlKernelVersion } from '../../src/sandbox/host-tools.js';
 import {
@@ -45,13 +46,18 @@ describe.skipIf(!prerequisites.ok)('sandbox engine: Docker with IPVS in a UML gu
   let started: StartSandboxResult;
   let guest: Dockerode;
   let host: Dockerode | undefined;
+  // The same engines behind lblab's image interface.
+  let guestImages: DockerRuntime;
+  let hostImages: DockerRuntime | undefined;
 
   beforeAll(async () => {
     // Whatever an earlier, interrupted run left behind is cleaned up, so this start really boots.
     await stopSandbox({ stateDir });
     started = await startSandbox(sandboxOptions);
     guest = dockerClientFor(started.endpoint.dockerHost);
-    host = await hostEngineBesides(started.endpoint.dockerHost);
+    guestImages = new DockerRuntime(guest, started.endpoint.dockerHost);
+    hostImages = await hostEngineBesides(started.endpoint.dockerHost);
+    host = hostImages?.docker;
   }, BUILD_AND_BOOT_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -93,9 +99,9 @@ describe.skipIf(!prerequisites.ok)('sandbox engine: Docker with IPVS in a UML gu
       .remove({ force: true })
       .catch(() => undefined);
     await importProbeImage(hostDocker, paths.rootDir);
-    const first = await loadImagesIntoSandbox(hostDocker, guest, [PROBE_IMAGE]);
+    const first = await loadImagesIntoSandbox(hostImages as DockerRuntime, guestImages, [PROBE_IMAGE]);
     expect(first).toMatchObject([{ ref: PROBE_IMAGE, loaded: true }]);
-    const second = await loadImagesIntoSandbox(hostDocker, guest, [PROBE_IMAGE]);
+    const second = await loadImagesIntoSandbox(hostImages as DockerRuntime, guestImages, [PROBE_IMAGE]);
     expect(second).toMatchObject([{ ref: PROBE_IMAGE, loaded: false }]);
   }, 120_000);
 
@@ -118,7 +124,7 @@ describe.skipIf(!prerequisites.ok)('sandbox engine: Docker with IPVS in a UML gu
       host === undefined ? [] : await host.listImages({ filters: { reference: ['lblab/node'] } });
     const ref = nodeImages[0]?.RepoTags?.[0];
     if (host === undefined || ref === undefined) skip('no lblab/node image on a host engine');
-    await loadImagesIntoSandbox(host as Dockerode, guest, [ref as string]);
+    await loadImagesIntoSandbox(hostImages as DockerRuntime, guestImages, [ref as string]);
     const result = await runInGuest(guest, ref as string, [
       'sh',
       '-c',

@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import Dockerode from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chooseBuildPath, type BuildFacts } from '../../src/images/build-path.js';
-import { followDockerStream, progressLines } from '../../src/images/docker-progress.js';
+import { followDockerStream, progressLines } from '../../src/runtime/docker-progress.js';
 import {
   IMAGES_DIR,
   hashImageInputs,

@@ -60,10 +60,8 @@ export default class EngineStart extends LblabCommand {
   async run(): Promise<EngineStartResult> {
     const { flags } = await this.parse(EngineStart);
     const progress = (line: string): void => this.progress(line);
-    const [
-      { dockerClientFor },
-      { ensureNodeImageInSandbox, hostEngineBesides, loadImagesIntoSandbox, startSandbox },
-    ] = await Promise.all([import('../../runtime/engine.js'), import('../../sandbox/index.js')]);
+    const { ensureNodeImageInSandbox, loadImagesIntoSandbox, sandboxImageStores, startSandbox } =
+      await import('../../sandbox/index.js');
     const started = await startSandbox({
       linkCidr: flags.link,
       tap: flags.tap,
@@ -73,20 +71,19 @@ export default class EngineStart extends LblabCommand {
       onProgress: progress,
     });
     const { dockerHost } = started.endpoint;
-    const guestDocker = dockerClientFor(dockerHost);
-    const hostDocker = await hostEngineBesides(dockerHost);
+    const stores = await sandboxImageStores(dockerHost);
 
     const nodeImage = flags['node-image']
-      ? await ensureNodeImageInSandbox(guestDocker, { hostDocker, onProgress: progress })
+      ? await ensureNodeImageInSandbox(stores, { onProgress: progress })
       : undefined;
     const extraRefs = flags.image ?? [];
-    if (extraRefs.length > 0 && hostDocker === undefined) {
+    if (extraRefs.length > 0 && stores.host === undefined) {
       throw new Error('--image needs a host engine to load from, and none answers (see DOCKER_HOST)');
     }
     const images =
-      hostDocker === undefined
+      stores.host === undefined
         ? []
-        : await loadImagesIntoSandbox(hostDocker, guestDocker, extraRefs, { onProgress: progress });
+        : await loadImagesIntoSandbox(stores.host, stores.guest, extraRefs, { onProgress: progress });
 
     this.log(`DOCKER_HOST=${dockerHost}`);
     return { ...started, dockerHost, nodeImage, images };

@@ -30,7 +30,7 @@ export default class ImagesBuild extends LblabCommand {
       import('../../images/node-image.js'),
     ]);
     const host = await connectHostDocker();
-    const result = await ensureNodeImage(host.docker, {
+    const result = await ensureNodeImage(host, {
       force: flags.force,
       onProgress: (line) => this.progress(line),
     });
