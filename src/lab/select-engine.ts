@@ -29,7 +29,6 @@ import { DockerRuntime } from '../runtime/docker-runtime.js';
 import {
   ENGINE_SCOPE,
   connectHostDocker,
-  dockerClientFor,
   hostDockerEndpoint,
   type Engine,
   type EngineChoice,
