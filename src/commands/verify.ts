@@ -3,12 +3,12 @@ import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
 import type { VerifyReport } from '../verify/report.js';
+import { stepTypeNames } from '../verify/steps.js';
 
 export default class Verify extends LblabCommand {
   static override summary =
     "Run the experiment declared in the topology's verify: steps against the running lab.";
-  static override description =
-    'Steps run in order (sysctl, addresses, http-tally, wait, exec, show); the exit code is 0 only when every expectation held.';
+  static override description = `Steps run in order (${stepTypeNames().join(', ')}); the exit code is 0 only when every expectation held.`;
   static override examples = [
     '<%= config.bin %> verify topologies/ecmp-lvs-dr.yml',
     '<%= config.bin %> verify topologies/ecmp-lvs-dr.yml --junit reports/verify.xml',
