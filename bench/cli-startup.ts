@@ -12,52 +12,12 @@
  * Run: npx vite-node bench/cli-startup.ts [FILE] [--runs N] [--down-runs N] [--name LAB] [--engine E]
  *      [--compare DIR] [--json]
  */
-import { spawn } from 'node:child_process';
 import { cpus, loadavg, release } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { LBLAB, run, runOk } from './process.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const LBLAB = join(REPO, 'bin', 'run.js');
 const LAB_LABEL = 'lblab.lab';
-
-interface Finished {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** Wall time from just before spawn to the child's exit, in seconds. */
-  seconds: number;
-}
-
-function run(command: string, args: string[]): Promise<Finished> {
-  return new Promise((resolvePromise, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolvePromise({
-        code: code ?? -1,
-        stdout: Buffer.concat(out).toString(),
-        stderr: Buffer.concat(err).toString(),
-        seconds: (performance.now() - started) / 1000,
-      }),
-    );
-  });
-}
-
-async function runOk(command: string, args: string[]): Promise<Finished> {
-  const result = await run(command, args);
-  if (result.code !== 0) {
-    const tail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).join('\n  ');
-    throw new Error(`${command} ${args.join(' ')} exited with ${result.code}:\n  ${tail}`);
-  }
-  return result;
-}
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 

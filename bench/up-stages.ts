@@ -11,21 +11,18 @@
  *
  * Run: npx vite-node bench/up-stages.ts [FILE] [--runs N] [--json] [--keep-scripts]
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import type { RouteCheck } from '../src/checks/route.js';
 import type { UpResult } from '../src/lab/lab.js';
 import type { Plan, PlannedInterface, PlannedNode } from '../src/core/plan.js';
 import type { FileSpec } from '../src/core/runtime.js';
+import { LBLAB, run, runOk } from './process.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const LBLAB = join(REPO, 'bin', 'run.js');
 const GNU_TIME = '/usr/bin/time';
 /** Every baseline object carries this label (and the name prefix), so cleanup finds exactly them. */
 const BENCH_LABEL_KEY = 'lbbench';
@@ -87,45 +84,6 @@ interface Target {
 
 // ---------------------------------------------------------------------------------------------
 // Processes
-
-interface Finished {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** Epoch milliseconds just before spawn and at exit: the same clock as `date +%s.%N`. */
-  startedAt: number;
-  endedAt: number;
-}
-
-function run(command: string, args: string[]): Promise<Finished> {
-  return new Promise((resolvePromise, reject) => {
-    const startedAt = Date.now();
-    const child = spawn(command, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolvePromise({
-        code: code ?? -1,
-        stdout: Buffer.concat(out).toString(),
-        stderr: Buffer.concat(err).toString(),
-        startedAt,
-        endedAt: Date.now(),
-      }),
-    );
-  });
-}
-
-async function runOk(command: string, args: string[]): Promise<Finished> {
-  const result = await run(command, args);
-  if (result.code !== 0) {
-    const tail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-5).join('\n  ');
-    throw new Error(`${command} ${args.join(' ')} exited with ${result.code}:\n  ${tail}`);
-  }
-  return result;
-}
 
 const lblab = (...args: string[]) => runOk('node', [LBLAB, ...args]);
 const seconds = (ms: number) => ms / 1000;

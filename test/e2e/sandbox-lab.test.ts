@@ -4,11 +4,12 @@
  * pass the experiment, and `down` + `engine stop` leave no container, UML process or tap behind.
  */
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canRunSandbox, findSandboxProcesses, sandboxPaths } from '../../src/sandbox/index.js';
 import type { VerifyReport } from '../../src/verify/report.js';
-import { lblab, lblabJson, PROJECT_ROOT, SEED_TOPOLOGY } from '../support/cli.js';
+import { dockerObjectsLabelled, lblab, lblabJson, PROJECT_ROOT, SEED_TOPOLOGY } from '../support/cli.js';
 
 const IPVSADM_TOPOLOGY = `${PROJECT_ROOT}topologies/ecmp-lvs-dr-ipvsadm.yml`;
 const paths = sandboxPaths();
@@ -71,8 +72,50 @@ describe.skipIf(!prerequisites.ok)('the seed lab on real IPVS in the sandbox eng
     await lblab(['engine', 'stop']);
   }, 300_000);
 
+  // Runs first: the next test's `up` is then the "next up works" half of this one.
+  it(
+    'a guest that dies mid-up ends up with a clear error and leaves no tap, pid file, endpoint or node',
+    async () => {
+      const up = execa('node', [`${PROJECT_ROOT}bin/run.js`, 'up', SEED_TOPOLOGY, '--engine', 'sandbox'], {
+        cwd: PROJECT_ROOT,
+        reject: false,
+        timeout: 15 * 60_000,
+      });
+      // Kill the guest once a director is being created in it: the middle of `up`, not its start.
+      let killed: number | undefined;
+      up.stderr?.on('data', (chunk: Buffer) => {
+        if (killed === undefined && /^lb1: create:/m.test(chunk.toString())) {
+          killed = Number(readFileSync(paths.pidFile, 'utf8').trim());
+          process.kill(killed, 'SIGKILL');
+        }
+      });
+      const result = await up;
+      expect(killed, String(result.stderr).slice(-2000)).toBeGreaterThan(0);
+      expect(result.exitCode).toBe(1);
+      expect(String(result.stderr)).toContain(
+        `the sandbox guest stopped while lab ecmp-lvs-dr was being built (its UML process pid ${killed} is gone)`,
+      );
+      expect(String(result.stderr)).toContain('Try this: run `lblab up');
+
+      expect(await isLive(killed!)).toBe(false);
+      expect(await findSandboxProcesses(paths.rootDir)).toEqual([]);
+      for (const tap of ['lblab-sandbox', 'lblab-sandbox1', 'lblab-sandbox8']) {
+        const link = await execa('ip', ['link', 'show', tap], { reject: false });
+        expect(link.exitCode, tap).not.toBe(0);
+      }
+      await expect(access(paths.pidFile)).rejects.toThrow();
+      await expect(access(paths.endpointFile)).rejects.toThrow();
+      const left = await dockerObjectsLabelled('lblab.lab=ecmp-lvs-dr');
+      expect(left.containers).toEqual([]);
+      expect(left.networks).toEqual([]);
+      const { json: status } = await lblabJson<{ running: boolean }>(['engine', 'status']);
+      expect(status.running).toBe(false);
+    },
+    20 * 60_000,
+  );
+
   it.skipIf(hostHasIpvs)(
-    'auto picks the sandbox; keepalived directors pass the experiment on IPVS',
+    'auto picks the sandbox (and starts a new guest after the one that died); keepalived directors pass the experiment on IPVS',
     async () => {
       const { result, json } = await lblabJson<UpJson>(['up', SEED_TOPOLOGY, '--verify'], {
         timeoutMs: 20 * 60_000,
