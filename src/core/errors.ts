@@ -1,6 +1,6 @@
 /** Errors `up`/`down` report: which node, which stage, what happened, what to do next. */
 export type Stage =
-  'preflight' | 'image' | 'network' | 'create' | 'start' | 'setup' | 'readiness' | 'teardown';
+  'engine' | 'preflight' | 'image' | 'network' | 'create' | 'start' | 'setup' | 'readiness' | 'teardown';
 
 export class LabError extends Error {
   constructor(

@@ -68,7 +68,19 @@ export async function upLab(engine: Engine, file: string, options: UpOptions = {
   const lab = options.labName ?? topology.config.name;
   return withLabLock(
     lab,
-    ({ ownerDied }) => upLocked(engine, topology, lab, { ...options, onProgress: progress }, ownerDied),
+    ({ ownerDied }) =>
+      upLocked(engine, topology, lab, { ...options, onProgress: progress }, ownerDied).catch(
+        async (error: unknown) => {
+          // An engine that died under the lab (the sandbox guest) explains that, not the call it broke.
+          const died = await engine.explainFailure?.(lab).catch(() => undefined);
+          if (!died) throw error;
+          const nameFlag = options.labName ? ` --name ${options.labName}` : '';
+          throw new LabError('engine', died, {
+            cause: error,
+            hint: `run \`lblab up ${file}${nameFlag}\` again: it starts a new guest`,
+          });
+        },
+      ),
     (line) => progress({ stage: 'preflight', message: line }),
   );
 }
@@ -182,13 +194,6 @@ async function upLocked(
     signal: options.signal,
     onProgress: progress,
     keepOnFailure: options.keepOnFailure,
-  }).catch(async (error: unknown) => {
-    const died = await engine.explainFailure?.(lab).catch(() => undefined);
-    if (!died) throw error;
-    throw new LabError('readiness', died, {
-      cause: error,
-      hint: `run \`lblab up ${file}${nameFlag}\` again: it starts a new guest`,
-    });
   });
   return {
     ...base,

@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { Agent } from 'node:http';
 import { release } from 'node:os';
 import { probeIpvs } from '../apply/preflight.js';
 import { teardownLab } from '../apply/teardown.js';
@@ -24,6 +25,7 @@ import {
   type SandboxEndpoint,
 } from '../sandbox/index.js';
 import { SplitRuntime } from '../runtime/split-runtime.js';
+import { watchProcess } from '../sandbox/process-watch.js';
 import type { EngineFacts } from '../core/engine.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
 import {
@@ -55,7 +57,19 @@ function hostEngine(runtime: DockerRuntime, reason: string): Engine {
  * only the nodes that need the guest's kernel run in the slow guest, the rest on the host engine.
  */
 async function sandboxEngine(endpoint: SandboxEndpoint, reason: string): Promise<Engine> {
-  const images = await sandboxImageStores(endpoint.dockerHost);
+  // Every connection to the guest goes through this agent: when the guest's process dies, calls in
+  // flight would otherwise wait forever for a peer that vanished without a reset.
+  // The guest's tap goes first (stopSandbox), so no new connection waits out TCP's SYN retries
+  // on a neighbour that can no longer answer.
+  const guestConnections = new Agent({ keepAlive: true });
+  let cleanedUp: Promise<unknown> | undefined;
+  watchProcess(endpoint.pid, () => {
+    guestConnections.destroy();
+    cleanedUp = stopSandbox()
+      .catch(() => undefined)
+      .finally(() => guestConnections.destroy());
+  });
+  const images = await sandboxImageStores(endpoint.dockerHost, guestConnections);
   const { guest, host } = images;
   const links = endpoint.labLinks ?? [];
   const runtime =
@@ -70,6 +84,7 @@ async function sandboxEngine(endpoint: SandboxEndpoint, reason: string): Promise
     reason,
     explainFailure: async (lab) => {
       if ((await sandboxStatus({ probe: false })).running) return undefined;
+      await cleanedUp;
       await stopSandbox();
       if (runtime instanceof SplitRuntime) await teardownLab(runtime.host, lab);
       return (

@@ -3,6 +3,7 @@
  * `sandbox` is lblab's private engine inside a User-Mode Linux guest whose kernel has IPVS.
  */
 import Docker from 'dockerode';
+import type { Agent } from 'node:http';
 import { LABEL } from '../core/labels.js';
 import { DockerRuntime } from './docker-runtime.js';
 import type { ContainerRuntime } from '../core/runtime.js';
@@ -44,10 +45,17 @@ export function hostDockerEndpoint(): string {
   return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
 
-export function dockerClientFor(endpoint: string): Docker {
+export function dockerClientFor(endpoint: string, agent?: Agent): Docker {
   if (endpoint.startsWith('unix://')) return new Docker({ socketPath: endpoint.slice('unix://'.length) });
   const url = new URL(endpoint);
-  return new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: 'http' });
+  // docker-modem takes an http.Agent for every request (its types do not list it).
+  const options: Docker.DockerOptions & { agent?: Agent } = {
+    host: url.hostname,
+    port: Number(url.port || 2375),
+    protocol: 'http',
+    agent,
+  };
+  return new Docker(options);
 }
 
 /** Connects to the host engine, or explains how to get one. */

@@ -2,6 +2,7 @@
  * Images for the sandbox: the guest has no registry and no route out, so images come from the host
  * engine (`docker save` there, `docker load` in the guest, streamed over the tap link at ~23 MB/s).
  */
+import type { Agent } from 'node:http';
 import type { ImageStore } from '../core/runtime.js';
 import { ensureNodeImage, type EnsureNodeImageResult } from '../images/node-image.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
@@ -34,10 +35,13 @@ export interface SandboxImageStores {
   host?: DockerRuntime;
 }
 
-/** The sandbox's image wiring, written once for `up` and `engine start`. */
-export async function sandboxImageStores(dockerHost: string): Promise<SandboxImageStores> {
+/**
+ * The sandbox's image wiring, written once for `up` and `engine start`. `agent` carries every
+ * connection to the guest, so whoever watches the guest can cut them all at once.
+ */
+export async function sandboxImageStores(dockerHost: string, agent?: Agent): Promise<SandboxImageStores> {
   // The guest has one slow CPU: two execs at a time keep probes from starving the daemons they probe.
-  const guest = new DockerRuntime(dockerClientFor(dockerHost), dockerHost, {
+  const guest = new DockerRuntime(dockerClientFor(dockerHost, agent), dockerHost, {
     maxParallelExecs: 2,
     scope: ENGINE_SCOPE.sandbox,
   });

@@ -6,6 +6,9 @@
 import { spawn } from 'node:child_process';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { LABEL } from '../core/labels.js';
+import { DockerRuntime } from '../runtime/docker-runtime.js';
+import { dockerClientFor } from '../runtime/engine.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { log } from '../util/log.js';
 import { pollUntil } from '../util/poll.js';
@@ -337,6 +340,7 @@ async function bootGuest(
     await writeFile(paths.endpointFile, `${JSON.stringify(endpoint, null, 2)}\n`);
     const bootSeconds = secondsSince(bootStartedAt);
     progress(`The sandbox's dockerd answered after ${bootSeconds} s`);
+    await removeLeftLabObjects(endpoint.dockerHost, progress);
     return {
       endpoint,
       stateDir: paths.stateDir,
@@ -353,6 +357,23 @@ async function bootGuest(
     throw new Error(`the sandbox did not start: ${(error as Error).message}${consoleLines}`, {
       cause: error,
     });
+  }
+}
+
+/**
+ * A guest that just booted runs no lab, so every lab container or network its disk still holds was
+ * left by a guest that stopped or died mid-up: without this, the next `up` finds a half-built lab.
+ */
+async function removeLeftLabObjects(dockerHost: string, progress: (line: string) => void): Promise<void> {
+  const guest = new DockerRuntime(dockerClientFor(dockerHost), dockerHost);
+  const containers = await guest.listContainers({ [LABEL.lab]: true });
+  for (const container of containers) await guest.removeContainer(container.id);
+  const networks = await guest.listNetworks({ [LABEL.lab]: true });
+  for (const network of networks) await guest.removeNetwork(network.id);
+  if (containers.length + networks.length > 0) {
+    progress(
+      `Removed ${containers.length} container(s) and ${networks.length} network(s) an earlier guest left on its disk`,
+    );
   }
 }
 
