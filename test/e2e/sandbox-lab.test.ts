@@ -5,9 +5,10 @@
  */
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canRunSandbox, findSandboxProcesses, sandboxPaths } from '../../src/sandbox/index.js';
+import { processIsLive } from '../../src/sandbox/process-watch.js';
 import type { VerifyReport } from '../../src/verify/report.js';
 import { dockerObjectsLabelled, lblab, lblabJson, PROJECT_ROOT, SEED_TOPOLOGY } from '../support/cli.js';
 
@@ -20,16 +21,6 @@ interface UpJson {
   engine: string;
   dataPlanes: Record<string, string>;
   verify: VerifyReport;
-}
-
-/** A pid that still runs (a zombie waiting for its parent to reap it runs nothing and holds nothing). */
-async function isLive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /** The seed lab's containers on the host engine, by name. */
@@ -97,7 +88,7 @@ describe.skipIf(!prerequisites.ok)('the seed lab on real IPVS in the sandbox eng
       );
       expect(String(result.stderr)).toContain('Try this: run `lblab up');
 
-      expect(await isLive(killed!)).toBe(false);
+      expect(processIsLive(killed!)).toBe(false);
       expect(await findSandboxProcesses(paths.rootDir)).toEqual([]);
       for (const tap of ['lblab-sandbox', 'lblab-sandbox1', 'lblab-sandbox8']) {
         const link = await execa('ip', ['link', 'show', tap], { reject: false });
@@ -182,7 +173,7 @@ describe.skipIf(!prerequisites.ok)('the seed lab on real IPVS in the sandbox eng
     expect(stop.exitCode, String(stop.stderr)).toBe(0);
 
     expect(await findSandboxProcesses(paths.rootDir)).toEqual([]);
-    if (pid) expect(await isLive(pid)).toBe(false);
+    if (pid) expect(processIsLive(pid)).toBe(false);
     for (const tap of ['lblab-sandbox', 'lblab-sandbox1', 'lblab-sandbox8']) {
       const link = await execa('ip', ['link', 'show', tap], { reject: false });
       expect(link.exitCode, tap).not.toBe(0);
