@@ -25,7 +25,26 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-lblab() { node bin/run.js "$@"; }
+# lblab runs in the background and the script waits for it: bash runs a trap only between
+# commands, so a foreground node would keep a Ctrl-C on the script waiting until its run ended.
+child=''
+lblab() {
+  node bin/run.js "$@" &
+  child=$!
+  wait "$child"
+  local status=$?
+  child=''
+  return "$status"
+}
+# A signal ends the soak now: the running lblab gets SIGTERM (it rolls back its lab), then cleanup.
+on_signal() {
+  if [ -n "$child" ]; then
+    kill -TERM "$child" 2>/dev/null
+    wait "$child" 2>/dev/null
+    child=''
+  fi
+  exit 130
+}
 topology=topologies/ecmp-lvs-dr.yml
 workdir=$(mktemp -d)
 hogs=()
@@ -35,7 +54,7 @@ cleanup() {
   rm -rf "$workdir"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap on_signal INT TERM
 
 if [ -n "$timers" ]; then
   copy="$workdir/ecmp-lvs-dr-$timers.yml"
