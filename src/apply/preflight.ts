@@ -33,15 +33,18 @@ export async function probeIpvs(
 }
 
 /** Directors that insist on IPVS cannot fall back; refuse before creating anything. */
-export function requireIpvsWhereDemanded(demanded: string[], facts: EngineFacts): void {
+/** A director that cannot run on the nftables stand-in, and why. */
+export interface IpvsDemand {
+  node: string;
+  why: string;
+}
+
+export function requireIpvsWhereDemanded(demanded: IpvsDemand[], facts: EngineFacts): void {
   if (facts.ipvs || demanded.length === 0) return;
-  throw new LabError(
-    'preflight',
-    `${demanded.join(', ')} set engine: ipvs, but the engine's kernel has no IPVS (${facts.ipvsReason ?? 'unknown'})`,
-    {
-      hint: 'modprobe ip_vs on the Docker host, run with --engine sandbox (a UML kernel with IPVS), or set engine: auto',
-    },
-  );
+  const who = demanded.map((d) => `${d.node} (${d.why})`).join(', ');
+  throw new LabError('preflight', `${who} need(s) IPVS, but the engine's kernel has none (${facts.ipvsReason ?? 'unknown'})`, {
+    hint: 'run with --engine sandbox (a UML kernel with IPVS), or modprobe ip_vs on the Docker host',
+  });
 }
 
 /** Objects that are not this lab's but would collide with what the plan creates. */

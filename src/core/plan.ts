@@ -74,6 +74,8 @@ export interface PlannedNode {
   placement?: 'guest' | 'host';
   /** Directors only: which data plane forwards the VIP traffic. */
   dataPlane?: DataPlane;
+  /** Directors only: the forwarding method of its services (dr, nat; see kinds/forwarding.ts). */
+  forwarding?: string;
 }
 
 export interface Plan {

@@ -43,6 +43,8 @@ export interface NodeConfig {
   exec?: string[];
   ospf?: OspfConfig;
   vip?: string;
+  /** Where a director holds its VIP: `lo` (advertised by OSPF) or one of its networks (answers ARP there). */
+  'vip-on'?: string;
   lvs?: 'keepalived' | 'ipvsadm';
   engine?: 'auto' | 'ipvs' | 'nftables';
   services?: ServiceConfig[];

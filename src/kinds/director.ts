@@ -1,14 +1,21 @@
 /**
  * director: an LVS director. Holds the VIP on lo (advertised by OSPF, so the router gets one nexthop
- * per director) and forwards VIP traffic to its real servers by its services' forwarding method
- * (forwarding.ts; DR today) with IPVS (programmed by keepalived or ipvsadm) or, on kernels without
- * IPVS, with the stateless nftables stand-in.
+ * per director) or on one of its networks (`vip-on`, a single director that answers ARP for it), and
+ * forwards VIP traffic to its real servers by its services' forwarding method (forwarding.ts: DR,
+ * NAT) with IPVS (programmed by keepalived or ipvsadm) or, on kernels without IPVS, with the
+ * method's nftables stand-in.
  */
 import type { TopologyIssue } from '../core/issue.js';
 import { KIND_TRAIT } from '../core/kind-traits.js';
 import type { DataPlane, ReadinessCheck } from '../core/plan.js';
 import type { NodeConfig } from '../core/topology.js';
-import { findForwardingMethod, forwardingMethod, forwardingMethodNames, vipOnLo } from './forwarding.js';
+import {
+  DEFAULT_FORWARDING_METHOD,
+  findForwardingMethod,
+  forwardingMethod,
+  forwardingMethodNames,
+  vipOnLo,
+} from './forwarding.js';
 import {
   BASE_CAPABILITIES,
   type KindCheckContext,
@@ -27,10 +34,13 @@ const HEALTH_CHECK_DEFAULTS = { path: '/', status: 200, connectTimeout: 3, delay
 
 export const directorKind: NodeKind = {
   name: 'director',
-  description: 'LVS director, DR mode: VIP on lo advertised by OSPF; IPVS (keepalived|ipvsadm) or nftables',
-  keys: ['ospf', 'vip', 'lvs', 'engine', 'services'],
+  description:
+    'LVS director (DR or NAT): VIP on lo advertised by OSPF, or on a network; IPVS (keepalived|ipvsadm) or nftables',
+  keys: ['ospf', 'vip', 'vip-on', 'lvs', 'engine', 'services'],
   capabilities: { ...BASE_CAPABILITIES, ...FRR_CAPABILITIES },
   traits: [KIND_TRAIT.ospf, KIND_TRAIT.frr, KIND_TRAIT.director],
+  // A VIP on lo is reachable only through OSPF; a VIP on a network needs it only when asked for.
+  traitWhen: { [KIND_TRAIT.ospf]: speaksOspf, [KIND_TRAIT.frr]: speaksOspf },
   check: checkDirector,
   build(context) {
     const { node, name } = context;
@@ -39,28 +49,33 @@ export const directorKind: NodeKind = {
     // One method per director: the nftables stand-in renders one ruleset for all its services.
     const method = forwardingMethod(services[0]?.method);
     const { dataPlane, warnings } = chooseDataPlane(name, node, context.facts);
-    const lan = context.interfaces[0];
-    const setup: SetupStep[] = [vipOnLo(vip)];
-    const frr = frrParts(context, [`${vip}/32`]);
-    const files = frr.files;
-    const readiness: ReadinessCheck[] = [...frr.readiness];
-    const logs = [...frr.logs];
+    const vipOn = node['vip-on'] ?? 'lo';
+    const vipIface = context.interfaces.find((iface) => iface.network === vipOn);
+    // The interface the VIP's traffic arrives on: the VIP's own, or (on lo) the first one.
+    const ingress = vipIface ?? context.interfaces[0];
+    const setup: SetupStep[] = [
+      vipIface
+        ? {
+            summary: `VIP ${vip}/32 on ${vipIface.ifname} (network ${vipOn}): the director answers ARP for it`,
+            commands: [`ip addr add ${vip}/32 dev ${vipIface.ifname}`],
+          }
+        : vipOnLo(vip),
+    ];
+    const frr = speaksOspf(node) ? frrParts(context, [`${vip}/32`]) : undefined;
+    const files = [...(frr?.files ?? [])];
+    const readiness: ReadinessCheck[] = [...(frr?.readiness ?? [])];
+    const logs = [...(frr?.logs ?? [])];
 
-    if (dataPlane === 'nftables' && method.renderNftables) {
+    if (dataPlane === 'nftables' && method.nftables) {
+      const standIn = method.nftables;
       files.push({
-        path: '/etc/lblab/dr.nft',
-        content: method.renderNftables(lan?.ifname ?? 'eth0', lan?.mac ?? '', services),
+        path: standIn.file,
+        content: standIn.render({ ifname: ingress?.ifname ?? 'eth0', mac: ingress?.mac ?? '' }, services),
         mode: 0o644,
       });
-      setup.push({
-        summary: 'nftables DR forwarding (netdev ingress, 5-tuple hash)',
-        commands: ['nft -f /etc/lblab/dr.nft'],
-      });
-      if (services.some((s) => s.scheduler !== 'sh')) {
-        warnings.push(
-          `${name}: nftables picks real servers by a 5-tuple hash; scheduler "rr" etc. need IPVS`,
-        );
-      }
+      setup.push({ summary: standIn.summary, commands: [`nft -f ${standIn.file}`] });
+      const differences = new Set(services.map((s) => standIn.differs(s)).filter((d) => d !== undefined));
+      for (const difference of differences) warnings.push(`${name}: ${difference}`);
     } else if ((node.lvs ?? 'keepalived') === 'keepalived') {
       files.push({
         path: KEEPALIVED_CONF,
@@ -94,7 +109,7 @@ export const directorKind: NodeKind = {
         });
       }
     }
-    setup.push(START_FRR);
+    if (frr) setup.push(START_FRR);
     return {
       files,
       setup,
@@ -102,6 +117,7 @@ export const directorKind: NodeKind = {
       logs,
       sysctls: { 'net.ipv4.ip_forward': '1', ...method.directorSysctls },
       dataPlane,
+      forwarding: method.name,
       warnings,
     };
   },
@@ -120,13 +136,30 @@ export function chooseDataPlane(
     dataPlane: 'nftables',
     warnings: [
       `${name}: the engine's kernel has no IPVS (${facts.ipvsReason ?? 'ip_vs not available'}); ` +
-        'using the nftables DR stand-in. For real LVS: modprobe ip_vs on the Docker host, or run with --engine sandbox',
+        'using the nftables stand-in. For real LVS: modprobe ip_vs on the Docker host, or run with --engine sandbox',
     ],
   };
 }
 
+/** A director speaks OSPF when asked to, or when its VIP is on lo (else nothing could reach it). */
+export function speaksOspf(node: NodeConfig): boolean {
+  return node.ospf !== undefined || (node['vip-on'] ?? 'lo') === 'lo';
+}
+
+/** Why each of the director's services needs IPVS (its method's stand-in cannot forward it as declared). */
+export function servicesNeedingIpvs(node: NodeConfig): string[] {
+  return (node.services ?? []).flatMap((service) => {
+    const standIn = findForwardingMethod(service.method)?.nftables;
+    const why = standIn
+      ? standIn.cannot({ scheduler: service.scheduler ?? 'rr', persistence: service.persistence ?? 0 })
+      : `forwarding method "${service.method}" has no nftables stand-in`;
+    return why ? [`${(service.protocol ?? 'tcp').toUpperCase()} ${node.vip}:${service.port}: ${why}`] : [];
+  });
+}
+
 function resolveServices(context: KindContext): ResolvedService[] {
   const directorNetworks = new Set(context.interfaces.map((iface) => iface.network));
+  const nodes = context.topology.topology.nodes;
   return (context.node.services ?? []).map((service) => ({
     vip: context.node.vip as string,
     port: service.port,
@@ -144,7 +177,9 @@ function resolveServices(context: KindContext): ResolvedService[] {
       const iface = context
         .interfacesOf(rs.node)
         .find((candidate) => directorNetworks.has(candidate.network));
-      return { node: rs.node, ip: iface?.ip ?? '', mac: iface?.mac ?? '', weight: rs.weight ?? 1 };
+      const remaps = forwardingMethod(service.method).remapsPorts;
+      const port = remaps ? (nodes[rs.node]?.http?.port ?? DEFAULT_HTTP_PORT) : service.port;
+      return { node: rs.node, ip: iface?.ip ?? '', mac: iface?.mac ?? '', port, weight: rs.weight ?? 1 };
     }),
   }));
 }
@@ -166,7 +201,23 @@ function checkDirector({ name, node, topology, kindHas }: KindCheckContext): Top
       fix: 'add `services:` with a port and real-servers',
     });
   }
+  const vipOn = node['vip-on'];
+  if (vipOn !== undefined && vipOn !== 'lo' && !Object.hasOwn(node.networks ?? {}, vipOn)) {
+    issues.push({
+      path: at('vip-on'),
+      message: `director "${name}" holds its VIP on "${vipOn}", which is not one of its networks`,
+      fix: `use lo or one of: ${Object.keys(node.networks ?? {}).join(', ')}`,
+    });
+  }
   const nodes = topology.topology.nodes;
+  const methods = new Set((node.services ?? []).map((service) => service.method ?? DEFAULT_FORWARDING_METHOD));
+  if (methods.size > 1) {
+    issues.push({
+      path: at('services'),
+      message: `director "${name}" mixes forwarding methods (${[...methods].join(', ')})`,
+      fix: 'give each director one method; use a second director for the other',
+    });
+  }
   (node.services ?? []).forEach((service, s) => {
     const method = findForwardingMethod(service.method);
     if (!method) {
@@ -221,10 +272,30 @@ function checkDirector({ name, node, topology, kindHas }: KindCheckContext): Top
           realServer: rs.node,
           realServerNode: target,
           realServerPort: target.http?.port ?? DEFAULT_HTTP_PORT,
+          directorsOfRealServer: directorsServing(topology, rs.node, method.name, kindHas),
           where,
         }) ?? []),
       );
     });
   });
   return issues;
+}
+
+/** Directors with a service of `method` that names `realServer`, in file order. */
+function directorsServing(
+  topology: KindCheckContext['topology'],
+  realServer: string,
+  method: string,
+  kindHas: KindCheckContext['kindHas'],
+): string[] {
+  return Object.entries(topology.topology.nodes)
+    .filter(([, other]) => kindHas(other.kind, KIND_TRAIT.director))
+    .filter(([, other]) =>
+      (other.services ?? []).some(
+        (service) =>
+          (service.method ?? DEFAULT_FORWARDING_METHOD) === method &&
+          service['real-servers'].some((rs) => rs.node === realServer),
+      ),
+    )
+    .map(([name]) => name);
 }

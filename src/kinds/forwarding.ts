@@ -2,7 +2,7 @@
  * LVS forwarding methods: how a director hands a VIP's packets to a real server, in one table. Each
  * entry says what the director sends (the ipvsadm flag, keepalived's lvs_method, the nftables
  * stand-in's rules), what a real server needs, which data planes can do it, and what a topology must
- * satisfy for it. DR is the only entry today; NAT and TUN are new entries here.
+ * satisfy for it. DR and NAT today; TUN is a new entry here.
  */
 import type { TopologyIssue } from '../core/issue.js';
 import type { DataPlane } from '../core/plan.js';
@@ -10,26 +10,55 @@ import type { NodeConfig } from '../core/topology.js';
 import type { SetupStep } from './kind.js';
 import type { ResolvedService } from './lvs-service.js';
 import { renderNftablesDr } from './nftables-dr.js';
+import { natStandInCannot, renderNftablesNat } from './nftables-nat.js';
 
 export interface ForwardingMethod {
   /** The `method:` of a director's service. */
   name: string;
   /** ipvsadm's forwarding flag for each real server (`-g` gatewaying, `-m` masquerading, `-i` tunnel). */
   ipvsadmFlag: string;
+  /** What `ipvsadm -L -n` prints in its Forward column for this method. */
+  ipvsadmForward: string;
   /** keepalived's `lvs_method`. */
   keepalivedMethod: string;
+  /** Whether a real server may listen on another port than the service's (the director rewrites it). */
+  remapsPorts: boolean;
   /** The data planes that can forward this method. */
   dataPlanes: readonly DataPlane[];
-  /** The nftables stand-in's ruleset for the director's services (when `nftables` is a data plane). */
-  renderNftables?(ifname: string, directorMac: string, services: ResolvedService[]): string;
+  /** The nftables stand-in: where its ruleset goes and how it is rendered (when `nftables` is a data plane). */
+  nftables?: {
+    file: string;
+    summary: string;
+    render(director: NftablesDirector, services: ResolvedService[]): string;
+    /** Why the stand-in cannot forward `service` as declared (it then needs IPVS), or undefined. */
+    cannot(service: StandInQuestion): string | undefined;
+    /** Why the stand-in forwards `service` differently from IPVS (a warning), or undefined. */
+    differs(service: ResolvedService): string | undefined;
+  };
   /** Sysctls the director needs beside ip_forward. */
   directorSysctls: Readonly<Record<string, string>>;
-  /** What a real server of a director with `vip` needs: setup steps and sysctls. */
-  realServer(vip: string | undefined): { setup: SetupStep[]; sysctls: Record<string, string> };
+  /** What a real server needs to take this method's traffic: setup steps and sysctls. */
+  realServer(context: RealServerContext): { setup: SetupStep[]; sysctls: Record<string, string> };
   /** What the topology must satisfy for a real server `rs` of a director's service (issues at `where`). */
   checkRealServer(context: RealServerCheck): TopologyIssue[];
   /** Why requests to the VIP may go unanswered, for a failed tally's hint. */
   unansweredHint: string;
+}
+
+/** What decides whether the stand-in can forward a service (known before anything is resolved). */
+export type StandInQuestion = Pick<ResolvedService, 'scheduler' | 'persistence'>;
+
+/** The director as the nftables stand-in sees it: the interface the VIP's traffic arrives on. */
+export interface NftablesDirector {
+  ifname: string;
+  mac: string;
+}
+
+export interface RealServerContext {
+  /** The real server's own `vip:`. */
+  vip: string | undefined;
+  /** The director's address on the network it shares with this real server (NAT's gateway). */
+  directorIp: string | undefined;
 }
 
 export interface RealServerCheck {
@@ -40,6 +69,8 @@ export interface RealServerCheck {
   realServerNode: NodeConfig;
   /** The real server's HTTP port. */
   realServerPort: number;
+  /** Every director of the topology with a service of this method that names this real server. */
+  directorsOfRealServer: string[];
   where: (string | number)[];
 }
 
@@ -60,11 +91,22 @@ const DIRECT_ROUTING: ForwardingMethod = {
   name: 'dr',
   // -g: gatewaying (direct routing): the director rewrites only the destination MAC.
   ipvsadmFlag: '-g',
+  ipvsadmForward: 'Route',
   keepalivedMethod: 'DR',
+  remapsPorts: false,
   dataPlanes: ['ipvs', 'nftables'],
-  renderNftables: renderNftablesDr,
+  nftables: {
+    file: '/etc/lblab/dr.nft',
+    summary: 'nftables DR forwarding (netdev ingress, 5-tuple hash)',
+    render: (director, services) => renderNftablesDr(director.ifname, director.mac, services),
+    cannot: () => undefined,
+    differs: (service) =>
+      service.scheduler === 'sh'
+        ? undefined
+        : `nftables picks real servers by a 5-tuple hash; scheduler "${service.scheduler}" needs IPVS`,
+  },
   directorSysctls: ARP_SUPPRESSION_SYSCTLS,
-  realServer: (vip) =>
+  realServer: ({ vip }) =>
     vip ? { setup: [vipOnLo(vip)], sysctls: { ...ARP_SUPPRESSION_SYSCTLS } } : { setup: [], sysctls: {} },
   checkRealServer({
     director,
@@ -104,8 +146,76 @@ const DIRECT_ROUTING: ForwardingMethod = {
   unansweredHint: 'in DR mode each real server must hold the VIP on lo with arp_ignore=1 and arp_announce=2',
 };
 
+const MASQUERADING: ForwardingMethod = {
+  name: 'nat',
+  // -m: masquerading: the director rewrites the destination to the real server (and its port), and
+  // the replies, which must come back through it, to the VIP.
+  ipvsadmFlag: '-m',
+  ipvsadmForward: 'Masq',
+  keepalivedMethod: 'NAT',
+  remapsPorts: true,
+  dataPlanes: ['ipvs', 'nftables'],
+  nftables: {
+    file: '/etc/lblab/nat.nft',
+    summary: 'nftables NAT forwarding (stateful DNAT, conntrack un-NATs the replies)',
+    render: (_director, services) => renderNftablesNat(services),
+    cannot: natStandInCannot,
+    differs: () => undefined,
+  },
+  directorSysctls: {},
+  // The replies must pass the director to be rewritten back to the VIP: it is the default gateway.
+  realServer: ({ directorIp }) => ({
+    setup: directorIp
+      ? [
+          {
+            summary: `default route via the director (${directorIp}): NAT replies return through it`,
+            commands: [`ip route replace default via ${directorIp}`],
+          },
+        ]
+      : [],
+    sysctls: {},
+  }),
+  checkRealServer({ director, directorNode, realServer, realServerNode, directorsOfRealServer, where }) {
+    const issues: TopologyIssue[] = [];
+    const directorNetworks = Object.keys(directorNode.networks ?? {});
+    const shared = Object.keys(realServerNode.networks ?? {}).filter((n) => directorNetworks.includes(n));
+    if (shared.length === 0) {
+      issues.push({
+        path: where,
+        message: `real server "${realServer}" shares no network with director "${director}"; in NAT mode the director must be its gateway`,
+        fix: `attach ${realServer} to one of: ${directorNetworks.join(', ')}`,
+      });
+    }
+    const vipOn = directorNode['vip-on'];
+    if (vipOn !== undefined && shared.includes(vipOn)) {
+      issues.push({
+        path: where,
+        message: `real server "${realServer}" is on network "${vipOn}", where director "${director}" holds the VIP: its replies to clients there would bypass the director and never be rewritten`,
+        fix: `put ${realServer} on a network of its own behind ${director} (NAT needs a client side and a server side)`,
+      });
+    }
+    if (realServerNode.vip !== undefined) {
+      issues.push({
+        path: ['topology', 'nodes', realServer, 'vip'],
+        message: `real server "${realServer}" holds the VIP, but in NAT mode the director sends it packets for its own address`,
+        fix: `remove vip: from ${realServer} (only DR real servers hold the VIP)`,
+      });
+    }
+    if (directorsOfRealServer.length > 1) {
+      issues.push({
+        path: where,
+        message: `real server "${realServer}" is a NAT real server of ${directorsOfRealServer.join(' and ')}, but it can have one default route, so replies to one of them would not return through it`,
+        fix: `give each NAT director real servers of its own`,
+      });
+    }
+    return issues;
+  },
+  unansweredHint:
+    "in NAT mode each real server's default route must point at its director's address on their shared network, so replies return through the director",
+};
+
 const FORWARDING_METHODS: ReadonlyMap<string, ForwardingMethod> = new Map(
-  [DIRECT_ROUTING].map((method) => [method.name, method]),
+  [DIRECT_ROUTING, MASQUERADING].map((method) => [method.name, method]),
 );
 
 /** A service's method when it names none. */

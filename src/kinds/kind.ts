@@ -14,7 +14,7 @@ export interface KindContext {
   interfacesOf(node: string): PlannedInterface[];
   facts: EngineFacts;
   tuning: EngineTuning;
-  /** The topology's nodes whose kind has `trait` (asked of the registry), in file order. */
+  /** The topology's nodes that have `trait` (asked of the registry), in file order. */
   nodesWith(trait: KindTrait): [string, NodeConfig][];
 }
 
@@ -40,6 +40,8 @@ export interface KindOutput {
   logs: string[];
   sysctls: Record<string, string>;
   dataPlane?: DataPlane;
+  /** Directors: the forwarding method of their services. */
+  forwarding?: string;
   warnings: string[];
 }
 
@@ -52,6 +54,8 @@ export interface NodeKind {
   capabilities: Readonly<Record<string, string>>;
   /** What the kind is or runs; the rest of lblab asks these instead of naming kinds. */
   traits: readonly KindTrait[];
+  /** Traits a node of this kind has only when its config says so (e.g. a director without OSPF). */
+  traitWhen?: Partial<Record<KindTrait, (node: NodeConfig) => boolean>>;
   check(context: KindCheckContext): TopologyIssue[];
   build(context: KindContext): KindOutput;
 }

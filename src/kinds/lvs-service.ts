@@ -4,6 +4,8 @@ export interface ResolvedRealServer {
   node: string;
   ip: string;
   mac: string;
+  /** Where the real server listens: the service port, unless the method remaps ports (NAT). */
+  port: number;
   weight: number;
 }
 

@@ -16,9 +16,8 @@ export function renderIpvsadmCommands(services: ResolvedService[]): string[] {
     const persistence = service.persistence > 0 ? ` -p ${service.persistence}` : '';
     commands.push(`ipvsadm -A ${flag} ${serviceAddress(service)} -s ${service.scheduler}${persistence}`);
     for (const rs of service.realServers) {
-      // The real server port is the VIP port: DR cannot remap ports.
       commands.push(
-        `ipvsadm -a ${flag} ${serviceAddress(service)} -r ${rs.ip}:${service.port} ${method.ipvsadmFlag} -w ${rs.weight}`,
+        `ipvsadm -a ${flag} ${serviceAddress(service)} -r ${rs.ip}:${rs.port} ${method.ipvsadmFlag} -w ${rs.weight}`,
       );
     }
   }
@@ -35,7 +34,7 @@ export function renderKeepalivedConfig(routerId: string, services: ResolvedServi
     if (service.persistence > 0) lines.push(`  persistence_timeout ${service.persistence}`);
     lines.push(`  protocol ${service.protocol.toUpperCase()}`);
     for (const rs of service.realServers) {
-      lines.push(`  real_server ${rs.ip} ${service.port} {`);
+      lines.push(`  real_server ${rs.ip} ${rs.port} {`);
       lines.push(`    weight ${rs.weight}`);
       if (service.protocol === 'tcp') {
         lines.push('    HTTP_GET {');

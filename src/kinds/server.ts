@@ -19,7 +19,11 @@ export const serverKind: NodeKind = {
   build(context) {
     const port = context.node.http?.port ?? DEFAULT_HTTP_PORT;
     const identity = context.node.http?.identity ?? context.name;
-    const realServer = forwardingMethod(methodServing(context)).realServer(context.node.vip);
+    const served = servingDirector(context);
+    const realServer = forwardingMethod(served?.method).realServer({
+      vip: context.node.vip,
+      directorIp: served?.directorIp,
+    });
     const setup = [
       ...realServer.setup,
       { summary: `nginx on :${port} (X-Host: ${identity})`, commands: ['nginx'] },
@@ -44,11 +48,19 @@ export const serverKind: NodeKind = {
   },
 };
 
-/** The forwarding method of the first director service that names this server (the default when none does). */
-function methodServing(context: KindContext): string | undefined {
-  for (const [, director] of context.nodesWith(KIND_TRAIT.director)) {
+/**
+ * The first director service that names this server: its forwarding method, and the director's
+ * address on a network they share (NAT's gateway). Undefined when no director names it.
+ */
+function servingDirector(
+  context: KindContext,
+): { method: string | undefined; directorIp: string | undefined } | undefined {
+  const mine = new Set(context.interfaces.map((iface) => iface.network));
+  for (const [directorName, director] of context.nodesWith(KIND_TRAIT.director)) {
     const service = director.services?.find((s) => s['real-servers'].some((rs) => rs.node === context.name));
-    if (service) return service.method;
+    if (!service) continue;
+    const shared = context.interfacesOf(directorName).find((iface) => mine.has(iface.network));
+    return { method: service.method, directorIp: shared?.ip };
   }
   return undefined;
 }

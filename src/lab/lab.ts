@@ -9,6 +9,8 @@ import { teardownLab } from '../apply/teardown.js';
 import type { EngineFacts } from '../core/engine.js';
 import { KIND_TRAIT } from '../core/kind-traits.js';
 import { kindHas } from '../kinds/registry.js';
+import { servicesNeedingIpvs } from '../kinds/director.js';
+import type { IpvsDemand } from '../apply/preflight.js';
 import { LABEL } from '../core/labels.js';
 import { planTopology, topologyHashOf } from '../plan/compile.js';
 import type { DataPlane, Plan } from '../core/plan.js';
@@ -22,14 +24,25 @@ import type { TopologyConfig } from '../core/topology.js';
 import { openTopology, type OpenedTopology } from '../topology/open.js';
 import { withLabLock } from './lab-lock.js';
 
-/** Directors whose data plane depends on whether the engine has IPVS. */
-export function directorsWantingIpvs(config: TopologyConfig): { any: string[]; demanded: string[] } {
+/**
+ * Directors whose data plane depends on whether the engine has IPVS, and those that cannot do without
+ * it: `engine: ipvs`, or a service its method's nftables stand-in cannot forward as declared.
+ */
+export function directorsWantingIpvs(config: TopologyConfig): {
+  any: string[];
+  demanded: IpvsDemand[];
+} {
   const directors = Object.entries(config.topology.nodes).filter(([, node]) =>
     kindHas(node.kind, KIND_TRAIT.director),
   );
   return {
     any: directors.filter(([, node]) => (node.engine ?? 'auto') !== 'nftables').map(([name]) => name),
-    demanded: directors.filter(([, node]) => node.engine === 'ipvs').map(([name]) => name),
+    demanded: directors.flatMap(([name, node]): IpvsDemand[] => {
+      if (node.engine === 'ipvs') return [{ node: name, why: 'it sets engine: ipvs' }];
+      if (node.engine === 'nftables') return [];
+      const needs = servicesNeedingIpvs(node);
+      return needs.length > 0 ? [{ node: name, why: needs.join('; ') }] : [];
+    }),
   };
 }
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import type { EngineFacts } from '../core/engine.js';
 import type { KindContext } from '../kinds/kind.js';
-import { getKind, kindHas } from '../kinds/registry.js';
+import { getKind, nodeHas } from '../kinds/registry.js';
 import { NO_MOUNT_SECCOMP } from '../kinds/seccomp.js';
 import type { OpenedTopology } from '../topology/open.js';
 import type { TopologyConfig } from '../core/topology.js';
@@ -90,7 +90,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       facts: options.facts,
       tuning,
       nodesWith: (trait) =>
-        Object.entries(config.topology.nodes).filter(([, other]) => kindHas(other.kind, trait)),
+        Object.entries(config.topology.nodes).filter(([, other]) => nodeHas(other, trait)),
     };
     const output = kind.build(context);
     warnings.push(...output.warnings);
@@ -148,6 +148,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       logs: output.logs,
       ...(placement ? { placement } : {}),
       ...(output.dataPlane ? { dataPlane: output.dataPlane } : {}),
+      ...(output.forwarding ? { forwarding: output.forwarding } : {}),
     };
   });
 

@@ -16,6 +16,8 @@ export interface DistinctExpectation {
 export interface TallyExpectation {
   distinct?: DistinctExpectation;
   maxFailures: number;
+  /** At least this many requests fail: the experiment shows a misconfiguration breaking the service. */
+  minFailures?: number;
   /** Every value seen, and every value in `only`, has at least this share of the answered requests (0 < share <= 1). */
   minShare?: number;
   /** Every value seen is one of these. */
@@ -65,6 +67,7 @@ export function evaluateTally(
   facts: TallyFacts,
 ): ExpectationResult[] {
   const results = [checkFailures(expect.maxFailures, tally, facts)];
+  if (expect.minFailures !== undefined) results.push(checkMinFailures(expect.minFailures, tally));
   if (expect.distinct) results.push(checkDistinct(expect.distinct, tally, facts));
   if (expect.minShare !== undefined) results.push(checkMinShare(expect.minShare, expect.only, tally, facts));
   if (expect.only) results.push(checkOnly(expect.only, tally, facts));
@@ -82,6 +85,19 @@ function checkFailures(maxFailures: number, tally: TallySummary, facts: TallyFac
     expected: `at most ${maxFailures} failed of ${tally.requests}`,
     seen: tally.failures === 0 ? '0 failed' : `${tally.failures} failed: ${reasons}`,
     ...(hint !== undefined && { hint }),
+  };
+}
+
+function checkMinFailures(minFailures: number, tally: TallySummary): ExpectationResult {
+  const ok = tally.failures >= minFailures;
+  return {
+    name: 'min-failures',
+    ok,
+    expected: `at least ${minFailures} failed of ${tally.requests}`,
+    seen: `${tally.failures} failed`,
+    ...(!ok && {
+      hint: 'the service kept working although this experiment expects it to break: was the fault in the step before really applied?',
+    }),
   };
 }
 

@@ -29,6 +29,8 @@ export interface StepCheckContext {
   at: (...rest: (string | number)[]) => Path;
   /** An issue when the step's node lacks `trait` (`what` names the step, e.g. `show "ospf-routes"`). */
   requireTrait: (trait: KindTrait, what: string, path: Path) => TopologyIssue[];
+  /** An issue when `name` (a node a step refers to besides its own) is not in the topology. */
+  nodeExists: (name: string, path: Path) => TopologyIssue[];
 }
 
 export interface StepRunContext {

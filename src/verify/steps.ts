@@ -10,6 +10,8 @@ import type { KindTrait } from '../core/kind-traits.js';
 import { kindsWith } from '../kinds/registry.js';
 import type { AnyStepType, VerifyStep } from './step-type.js';
 import { addressesStep } from './step-types/addresses.js';
+import { directorStatsStep } from './step-types/director-stats.js';
+import { neighborStep } from './step-types/neighbor.js';
 import { execStep } from './step-types/exec.js';
 import { httpTallyStep } from './step-types/http-tally.js';
 import { showStep } from './step-types/show.js';
@@ -18,7 +20,16 @@ import { waitStep } from './step-types/wait.js';
 
 // In the order help and messages list them.
 const STEP_TYPES = new Map<string, AnyStepType>(
-  [sysctlStep, addressesStep, httpTallyStep, waitStep, execStep, showStep].map((type) => [type.type, type]),
+  [
+    sysctlStep,
+    addressesStep,
+    httpTallyStep,
+    waitStep,
+    execStep,
+    showStep,
+    directorStatsStep,
+    neighborStep,
+  ].map((type) => [type.type, type]),
 );
 
 /** Adds a step type (a plugin, a test); returns how to remove it again. */
@@ -92,7 +103,17 @@ export function checkVerifySteps(
         },
       ];
     };
-    issues.push(...(stepTypeOf(step).check?.(step, { at, requireTrait }) ?? []));
+    const nodeExists = (name: string, path: (string | number)[]): TopologyIssue[] =>
+      nodeNames.has(name)
+        ? []
+        : [
+            {
+              path,
+              message: `unknown node "${name}"; the topology's nodes are ${known || '(none)'}`,
+              fix: 'use one of the node names under topology.nodes',
+            },
+          ];
+    issues.push(...(stepTypeOf(step).check?.(step, { at, requireTrait, nodeExists }) ?? []));
   }
   return issues;
 }

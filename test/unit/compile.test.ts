@@ -255,10 +255,10 @@ describe('compile the seed lab', () => {
 
   it('without IPVS: directors fall back to nftables and say why', () => {
     expect(withoutIpvs.warnings).toEqual([
-      "lb1: the engine's kernel has no IPVS (ip_vs module missing); using the nftables DR stand-in. For real LVS: modprobe ip_vs on the Docker host, or run with --engine sandbox",
-      'lb1: nftables picks real servers by a 5-tuple hash; scheduler "rr" etc. need IPVS',
-      "lb2: the engine's kernel has no IPVS (ip_vs module missing); using the nftables DR stand-in. For real LVS: modprobe ip_vs on the Docker host, or run with --engine sandbox",
-      'lb2: nftables picks real servers by a 5-tuple hash; scheduler "rr" etc. need IPVS',
+      "lb1: the engine's kernel has no IPVS (ip_vs module missing); using the nftables stand-in. For real LVS: modprobe ip_vs on the Docker host, or run with --engine sandbox",
+      'lb1: nftables picks real servers by a 5-tuple hash; scheduler "rr" needs IPVS',
+      "lb2: the engine's kernel has no IPVS (ip_vs module missing); using the nftables stand-in. For real LVS: modprobe ip_vs on the Docker host, or run with --engine sandbox",
+      'lb2: nftables picks real servers by a 5-tuple hash; scheduler "rr" needs IPVS',
     ]);
     for (const name of ['lb1', 'lb2']) {
       const director = nodeOf(withoutIpvs, name);
@@ -284,7 +284,7 @@ describe('compile the seed lab', () => {
     expect(nodeOf(forced, 'lb1').dataPlane).toBe('nftables');
     expect(nodeOf(forced, 'lb2').dataPlane).toBe('ipvs');
     expect(forced.warnings).toEqual([
-      'lb1: nftables picks real servers by a 5-tuple hash; scheduler "rr" etc. need IPVS',
+      'lb1: nftables picks real servers by a 5-tuple hash; scheduler "rr" needs IPVS',
     ]);
   });
 

@@ -20,20 +20,24 @@ const MAC = {
   rs3: '02:00:00:00:00:13',
 };
 
-function realServer(node: string, ip: string, mac: string, weight = 1): ResolvedRealServer {
-  return { node, ip, mac, weight };
+function realServer(node: string, ip: string, mac: string, weight = 1, port = 80): ResolvedRealServer {
+  return { node, ip, mac, port, weight };
 }
 
 function service(overrides: Partial<ResolvedService> = {}): ResolvedService {
+  const port = overrides.port ?? 80;
   return {
     vip: '10.0.0.100',
-    port: 80,
+    port,
     protocol: 'tcp',
     scheduler: 'rr',
     method: 'dr',
     persistence: 0,
     healthCheck: { path: '/', status: 200, connectTimeout: 3, delayLoop: 6 },
-    realServers: [realServer('web1', '10.0.0.11', MAC.rs1), realServer('web2', '10.0.0.12', MAC.rs2)],
+    realServers: [
+      realServer('web1', '10.0.0.11', MAC.rs1, 1, port),
+      realServer('web2', '10.0.0.12', MAC.rs2, 1, port),
+    ],
     ...overrides,
   };
 }
@@ -74,16 +78,22 @@ describe('renderIpvsadmCommands', () => {
     ]);
   });
 
-  it('keeps the real server port equal to the service port (DR cannot remap)', () => {
-    for (const command of renderIpvsadmCommands([service({ port: 8080 })]).slice(1)) {
-      expect(command).toMatch(/ -r 10\.0\.0\.1[12]:8080 /);
-    }
+  it('sends each real server to its own port in NAT mode (-m), which may differ from the service port', () => {
+    const nat = service({
+      method: 'nat',
+      realServers: [realServer('web1', '10.0.0.11', MAC.rs1, 1, 8080), realServer('web2', '10.0.0.12', MAC.rs2, 2, 8081)],
+    });
+    expect(renderIpvsadmCommands([nat])).toEqual([
+      'ipvsadm -A -t 10.0.0.100:80 -s rr',
+      'ipvsadm -a -t 10.0.0.100:80 -r 10.0.0.11:8080 -m -w 1',
+      'ipvsadm -a -t 10.0.0.100:80 -r 10.0.0.12:8081 -m -w 2',
+    ]);
   });
 
   it('renders services in order, each followed by its own real servers', () => {
     const commands = renderIpvsadmCommands([
       service({ port: 80, realServers: [realServer('web1', '10.0.0.11', MAC.rs1)] }),
-      service({ port: 443, realServers: [realServer('web2', '10.0.0.12', MAC.rs2)] }),
+      service({ port: 443, realServers: [realServer('web2', '10.0.0.12', MAC.rs2, 1, 443)] }),
     ]);
     expect(commands).toEqual([
       'ipvsadm -A -t 10.0.0.100:80 -s rr',

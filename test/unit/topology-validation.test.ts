@@ -659,16 +659,16 @@ const BAD_TOPOLOGIES: BadTopology[] = [
     ],
   },
   {
-    name: 'method nat is not implemented',
-    yaml: seedWith('method: dr', 'method: nat'),
+    name: 'method tun is not implemented',
+    yaml: seedWith('method: dr', 'method: tun'),
     issues: [
       {
         path: ['topology', 'nodes', 'lb1', 'services', 0, 'method'],
         line: 26,
         col: 19,
-        at: 'nat',
-        message: 'forwarding method "nat" is not implemented yet',
-        fix: 'use method: dr',
+        at: 'tun',
+        message: 'forwarding method "tun" is not implemented yet',
+        fix: 'use method: dr or nat',
       },
     ],
   },

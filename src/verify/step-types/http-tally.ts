@@ -29,6 +29,7 @@ import {
   MAX_STEP_MS,
   outputLine,
   toEvidence,
+  type StepRunContext,
   type VerifyStep,
 } from '../step-type.js';
 import { formatTally, tallyRecords } from '../tally.js';
@@ -55,6 +56,7 @@ interface RawHttpTally {
   expect?: {
     distinct?: number | string;
     'max-failures'?: number;
+    'min-failures'?: number;
     'min-share'?: number;
     only?: string[];
     'per-source-stable'?: boolean;
@@ -88,7 +90,11 @@ export const httpTallyStep = defineStepType<HttpTallyStep, RawHttpTally>({
       timeoutMs: parseDuration(tally.timeout ?? DEFAULTS.requestTimeoutMs),
       expect: {
         ...(expect.distinct !== undefined && { distinct: parseDistinct(expect.distinct) }),
-        maxFailures: expect['max-failures'] ?? DEFAULTS.maxFailures,
+        // Expecting failures lifts the default limit on them.
+        maxFailures:
+          expect['max-failures'] ??
+          (expect['min-failures'] !== undefined ? (tally.requests ?? DEFAULTS.requests) : DEFAULTS.maxFailures),
+        ...(expect['min-failures'] !== undefined && { minFailures: expect['min-failures'] }),
         ...(expect['min-share'] !== undefined && { minShare: expect['min-share'] }),
         ...(expect.only !== undefined && { only: expect.only }),
         perSourceStable: expect['per-source-stable'] ?? false,
@@ -121,6 +127,7 @@ export const httpTallyStep = defineStepType<HttpTallyStep, RawHttpTally>({
       sources: step.sources,
       target,
       directors: plan.nodes.filter((n) => n.dataPlane !== undefined).map((n) => n.name),
+      ...forwardingOf(plan),
     };
     let expectations = evaluateTally(step.expect, tally, facts);
     const evidence = [...loopEvidence];
@@ -185,6 +192,17 @@ function checkHttpTally(step: HttpTallyStep, at: (...rest: (string | number)[]) 
     );
   }
 
+  if (expect.minFailures !== undefined) {
+    if (expect.minFailures > requests) {
+      push(at('expect', 'min-failures'), `min-failures ${expect.minFailures} cannot be met by ${requests} requests`);
+    } else if (expect.minFailures > expect.maxFailures) {
+      push(
+        at('expect', 'min-failures'),
+        `min-failures ${expect.minFailures} is more than max-failures ${expect.maxFailures}`,
+        'drop max-failures, or make it at least min-failures',
+      );
+    }
+  }
   const distinct = expect.distinct;
   const lowest = distinct === undefined || distinct.op === '<=' ? 1 : distinct.count;
   const distinctText = distinct ? formatDistinct(distinct) : '';
@@ -234,4 +252,10 @@ function checkHttpTally(step: HttpTallyStep, at: (...rest: (string | number)[]) 
     }
   }
   return issues;
+}
+
+/** The directors' forwarding method, for hints (the first director's: one lab rarely mixes them). */
+function forwardingOf(plan: StepRunContext['plan']): { forwardingMethod?: string } {
+  const method = plan.nodes.find((n) => n.forwarding !== undefined)?.forwarding;
+  return method !== undefined ? { forwardingMethod: method } : {};
 }
