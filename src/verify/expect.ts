@@ -24,6 +24,10 @@ export interface TallyExpectation {
   only?: string[];
   /** Each source address sees exactly one value. */
   perSourceStable: boolean;
+  /** Each value's expected share of the answered requests (they add up to 1), within `tolerance`. */
+  shares?: Record<string, number>;
+  /** How far a share may be from its expected value (0.05 = five percentage points). */
+  tolerance: number;
 }
 
 export function formatDistinct(distinct: DistinctExpectation): string {
@@ -72,6 +76,7 @@ export function evaluateTally(
   if (expect.minShare !== undefined) results.push(checkMinShare(expect.minShare, expect.only, tally, facts));
   if (expect.only) results.push(checkOnly(expect.only, tally, facts));
   if (expect.perSourceStable) results.push(checkPerSourceStable(tally, facts));
+  if (expect.shares) results.push(checkShares(expect.shares, expect.tolerance, tally));
   return results;
 }
 
@@ -214,6 +219,37 @@ function checkMinShare(
         ? 'nothing answered'
         : shares.map((v) => `${v.value} ${formatPercent(v.share)}`).join(' / '),
     ...(hint !== undefined && { hint }),
+  };
+}
+
+function checkShares(
+  shares: Record<string, number>,
+  tolerance: number,
+  tally: TallySummary,
+): ExpectationResult {
+  const seenShare = (value: string) => tally.values.find((v) => v.value === value)?.share ?? 0;
+  const expected = Object.entries(shares);
+  const unexpected = tally.values.filter((v) => !Object.hasOwn(shares, v.value));
+  const off = expected.filter(([value, share]) => Math.abs(seenShare(value) - share) > tolerance);
+  const ok = tally.answered > 0 && off.length === 0 && unexpected.length === 0;
+  const seen = [
+    ...expected.map(([value]) => `${value} ${formatPercent(seenShare(value))}`),
+    ...unexpected.map((v) => `${v.value} ${formatPercent(v.share)} (not expected)`),
+  ].join(' / ');
+  return {
+    name: 'shares',
+    ok,
+    expected:
+      expected.map(([value, share]) => `${value} ${formatPercent(share)}`).join(' / ') +
+      ` (± ${Math.round(tolerance * 1000) / 10} points)`,
+    seen: tally.answered === 0 ? 'nothing answered' : seen,
+    ...(!ok &&
+      tally.answered > 0 && {
+        hint:
+          tally.failures > 0
+            ? `${tally.failures} requests failed: a real server that fails loses its share`
+            : 'shares follow the scheduler and the weights: wrr gives each real server weight / total; rr ignores weights',
+      }),
   };
 }
 

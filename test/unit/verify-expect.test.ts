@@ -24,6 +24,7 @@ const facts = (extra: Partial<TallyFacts> = {}): TallyFacts => ({
 const expectation = (extra: Partial<TallyExpectation> = {}): TallyExpectation => ({
   maxFailures: 0,
   perSourceStable: false,
+  tolerance: 0.05,
   ...extra,
 });
 

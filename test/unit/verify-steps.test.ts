@@ -254,7 +254,7 @@ describe('parseVerifySteps', () => {
       header: 'X-Host',
       sources: [],
       timeoutMs: 2000,
-      expect: { distinct: { op: '=', count: 1 }, maxFailures: 0, perSourceStable: false },
+      expect: { distinct: { op: '=', count: 1 }, maxFailures: 0, perSourceStable: false, tolerance: 0.05 },
     });
     expect((steps[5] as HttpTallyStep).expect).toEqual({
       distinct: { op: '=', count: 2 },
@@ -262,6 +262,7 @@ describe('parseVerifySteps', () => {
       minShare: 0.25,
       only: ['server1', 'server2'],
       perSourceStable: false,
+      tolerance: 0.05,
     });
     expect(steps[7]).toMatchObject({
       type: 'addresses',

@@ -60,10 +60,18 @@ interface RawHttpTally {
     'min-share'?: number;
     only?: string[];
     'per-source-stable'?: boolean;
+    shares?: Record<string, number>;
+    tolerance?: number;
   };
 }
 
-const DEFAULTS = { requests: 100, header: 'X-Host', requestTimeoutMs: 2_000, maxFailures: 0 } as const;
+const DEFAULTS = {
+  requests: 100,
+  header: 'X-Host',
+  requestTimeoutMs: 2_000,
+  maxFailures: 0,
+  tolerance: 0.05,
+} as const;
 
 /** `2`, `"2"`, `"=2"`, `">=2"`, `">= 2"`, `"<=3"` -> `{ op, count }`. */
 export function parseDistinct(value: number | string): DistinctExpectation {
@@ -98,6 +106,8 @@ export const httpTallyStep = defineStepType<HttpTallyStep, RawHttpTally>({
         ...(expect['min-share'] !== undefined && { minShare: expect['min-share'] }),
         ...(expect.only !== undefined && { only: expect.only }),
         perSourceStable: expect['per-source-stable'] ?? false,
+        ...(expect.shares !== undefined && { shares: expect.shares }),
+        tolerance: expect.tolerance ?? DEFAULTS.tolerance,
       },
     };
   },
@@ -192,6 +202,16 @@ function checkHttpTally(step: HttpTallyStep, at: (...rest: (string | number)[]) 
     );
   }
 
+  if (expect.shares) {
+    const total = Object.values(expect.shares).reduce((sum, share) => sum + share, 0);
+    if (Math.abs(total - 1) > 0.01) {
+      push(
+        at('expect', 'shares'),
+        `shares add up to ${Math.round(total * 1000) / 1000}, not 1`,
+        'give each value its expected fraction of the answered requests, e.g. { web1: 0.5, web2: 0.5 }',
+      );
+    }
+  }
   if (expect.minFailures !== undefined) {
     if (expect.minFailures > requests) {
       push(at('expect', 'min-failures'), `min-failures ${expect.minFailures} cannot be met by ${requests} requests`);
