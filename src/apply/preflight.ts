@@ -42,9 +42,13 @@ export interface IpvsDemand {
 export function requireIpvsWhereDemanded(demanded: IpvsDemand[], facts: EngineFacts): void {
   if (facts.ipvs || demanded.length === 0) return;
   const who = demanded.map((d) => `${d.node} (${d.why})`).join(', ');
-  throw new LabError('preflight', `${who} need(s) IPVS, but the engine's kernel has none (${facts.ipvsReason ?? 'unknown'})`, {
-    hint: 'run with --engine sandbox (a UML kernel with IPVS), or modprobe ip_vs on the Docker host',
-  });
+  throw new LabError(
+    'preflight',
+    `${who} need(s) IPVS, but the engine's kernel has none (${facts.ipvsReason ?? 'unknown'})`,
+    {
+      hint: 'run with --engine sandbox (a UML kernel with IPVS), or modprobe ip_vs on the Docker host',
+    },
+  );
 }
 
 /** Objects that are not this lab's but would collide with what the plan creates. */

@@ -38,6 +38,9 @@ export const directorKind: NodeKind = {
     'LVS director (DR or NAT): VIP on lo advertised by OSPF, or on a network; IPVS (keepalived|ipvsadm) or nftables',
   keys: ['ospf', 'vip', 'vip-on', 'lvs', 'engine', 'services'],
   capabilities: { ...BASE_CAPABILITIES, ...FRR_CAPABILITIES },
+  // SYS_ADMIN is FRR's: a director that runs no FRR does without it.
+  capabilitiesFor: (node) =>
+    speaksOspf(node) ? { ...BASE_CAPABILITIES, ...FRR_CAPABILITIES } : BASE_CAPABILITIES,
   traits: [KIND_TRAIT.ospf, KIND_TRAIT.frr, KIND_TRAIT.director],
   // A VIP on lo is reachable only through OSPF; a VIP on a network needs it only when asked for.
   traitWhen: { [KIND_TRAIT.ospf]: speaksOspf, [KIND_TRAIT.frr]: speaksOspf },
@@ -210,7 +213,9 @@ function checkDirector({ name, node, topology, kindHas }: KindCheckContext): Top
     });
   }
   const nodes = topology.topology.nodes;
-  const methods = new Set((node.services ?? []).map((service) => service.method ?? DEFAULT_FORWARDING_METHOD));
+  const methods = new Set(
+    (node.services ?? []).map((service) => service.method ?? DEFAULT_FORWARDING_METHOD),
+  );
   if (methods.size > 1) {
     issues.push({
       path: at('services'),
@@ -232,6 +237,18 @@ function checkDirector({ name, node, topology, kindHas }: KindCheckContext): Top
         message: `forwarding method "${method.name}" needs IPVS; the nftables stand-in cannot do it`,
         fix: 'set engine: auto or ipvs on the director',
       });
+    } else if (node.engine === 'nftables') {
+      const cannot = method.nftables?.cannot({
+        scheduler: service.scheduler ?? 'rr',
+        persistence: service.persistence ?? 0,
+      });
+      if (cannot) {
+        issues.push({
+          path: at('services', s),
+          message: `engine: nftables cannot forward this service as declared: ${cannot}`,
+          fix: 'set engine: auto or ipvs on the director (with --engine sandbox where the host has no IPVS)',
+        });
+      }
     }
     // Weight 0 quiesces a real server in IPVS, and the nftables stand-in (which `auto` may pick) cannot
     // even render an empty choice; a service with no weight at all forwards nothing either way.

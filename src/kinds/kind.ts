@@ -50,8 +50,10 @@ export interface NodeKind {
   description: string;
   /** Node keys this kind understands beyond the common ones (kind, image, networks, env, ...). */
   keys: readonly string[];
-  /** Linux capabilities the kind needs and why; nothing is ever --privileged. */
+  /** Linux capabilities the kind needs and why (the most any of its nodes gets); never --privileged. */
   capabilities: Readonly<Record<string, string>>;
+  /** The capabilities one node needs, when that depends on its config (least privilege). */
+  capabilitiesFor?(node: NodeConfig): Readonly<Record<string, string>>;
   /** What the kind is or runs; the rest of lblab asks these instead of naming kinds. */
   traits: readonly KindTrait[];
   /** Traits a node of this kind has only when its config says so (e.g. a director without OSPF). */

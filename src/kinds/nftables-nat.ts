@@ -56,7 +56,10 @@ export function renderNftablesNat(services: ResolvedService[]): string {
 }
 
 /** The stand-ins' named counters for a service (DR's and NAT's): packets to the VIP, and replies through the director. */
-export function standInCounterNames(service: Pick<ResolvedService, 'protocol' | 'port'>): { in: string; out: string } {
+export function standInCounterNames(service: Pick<ResolvedService, 'protocol' | 'port'>): {
+  in: string;
+  out: string;
+} {
   return { in: `in_${service.protocol}_${service.port}`, out: `out_${service.protocol}_${service.port}` };
 }
 
@@ -76,10 +79,12 @@ function gcd(a: number, b: number): number {
 /** Schedulers the stand-in reproduces; the others need IPVS's per-connection state. */
 const STAND_IN_SCHEDULERS = new Set(['rr', 'wrr', 'sh', 'dh']);
 
-export function natStandInCannot(service: Pick<ResolvedService, 'scheduler' | 'persistence'>): string | undefined {
+export function natStandInCannot(
+  service: Pick<ResolvedService, 'scheduler' | 'persistence'>,
+): string | undefined {
   if (!STAND_IN_SCHEDULERS.has(service.scheduler)) {
     return `scheduler "${service.scheduler}" counts each real server's connections, which only IPVS keeps`;
   }
-  if (service.persistence > 0) return 'persistence needs IPVS\'s persistent connection templates';
+  if (service.persistence > 0) return "persistence needs IPVS's persistent connection templates";
   return undefined;
 }

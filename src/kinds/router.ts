@@ -12,9 +12,12 @@ export const routerKind: NodeKind = {
   traits: [KIND_TRAIT.ospf, KIND_TRAIT.frr],
   check: () => [],
   build(context) {
+    // Only directors that advertise their VIP over OSPF give the router a nexthop to it.
+    const speakers = new Set(context.nodesWith(KIND_TRAIT.ospf).map(([name]) => name));
     const directorsByVip = new Map<string, number>();
-    for (const [, node] of context.nodesWith(KIND_TRAIT.director)) {
-      if (node.vip) directorsByVip.set(node.vip, (directorsByVip.get(node.vip) ?? 0) + 1);
+    for (const [name, node] of context.nodesWith(KIND_TRAIT.director)) {
+      if (node.vip && speakers.has(name))
+        directorsByVip.set(node.vip, (directorsByVip.get(node.vip) ?? 0) + 1);
     }
     const routes: ReadinessCheck[] = [...directorsByVip].map(([vip, directors]) => ({
       type: 'route',

@@ -116,6 +116,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       });
     }
     const placement = placementOf(options.facts, output.dataPlane);
+    const capabilities = kind.capabilitiesFor?.(node) ?? kind.capabilities;
     return {
       name,
       kind: node.kind,
@@ -133,8 +134,8 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
         ...(placement ? { [LABEL.placement]: placement } : {}),
       },
       env: stringValues({ ...defaults.env, ...node.env }),
-      capAdd: Object.keys(kind.capabilities),
-      ...('SYS_ADMIN' in kind.capabilities ? { seccomp: { ...NO_MOUNT_SECCOMP } } : {}),
+      capAdd: Object.keys(capabilities),
+      ...('SYS_ADMIN' in capabilities ? { seccomp: { ...NO_MOUNT_SECCOMP } } : {}),
       sysctls: { ...output.sysctls, ...stringValues(node.sysctls ?? {}) },
       binds: (node.binds ?? []).map((bind) => resolveBind(options.file, bind)),
       interfaces: interfacesOf(name),

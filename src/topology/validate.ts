@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import type { AnySchemaObject, ErrorObject } from 'ajv';
 import { checkVerifySteps, parseVerifySteps } from '../verify/steps.js';
+import { shareIssues } from './share-lint.js';
 import { COMMON_NODE_KEYS } from '../kinds/kind.js';
 import { findKind, kindHas, kindNames } from '../kinds/registry.js';
 import {
@@ -390,7 +391,11 @@ export function semanticIssues(config: TopologyConfig): TopologyIssue[] {
 
   if (config.verify) {
     const kinds = new Map(Object.entries(nodes).map(([name, node]) => [name, node.kind]));
-    issues.push(...checkVerifySteps(parseVerifySteps(config.verify), new Set(Object.keys(nodes)), kinds));
+    const steps = parseVerifySteps(config.verify);
+    issues.push(
+      ...checkVerifySteps(steps, new Set(Object.keys(nodes)), kinds, new Map(Object.entries(nodes))),
+    );
+    issues.push(...shareIssues(config, steps));
   }
   return issues;
 }

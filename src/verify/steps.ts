@@ -7,7 +7,8 @@
  */
 import type { TopologyIssue } from '../core/issue.js';
 import type { KindTrait } from '../core/kind-traits.js';
-import { kindsWith } from '../kinds/registry.js';
+import { kindsWith, nodeHas } from '../kinds/registry.js';
+import type { NodeConfig } from '../core/topology.js';
 import type { AnyStepType, VerifyStep } from './step-type.js';
 import { addressesStep } from './step-types/addresses.js';
 import { directorStatsStep } from './step-types/director-stats.js';
@@ -78,6 +79,8 @@ export function checkVerifySteps(
   steps: VerifyStep[],
   nodeNames: Set<string>,
   kindsByNode: Map<string, string>,
+  /** The nodes' configs, when known: a kind's trait can depend on them (a director without FRR). */
+  configsByNode?: Map<string, NodeConfig>,
 ): TopologyIssue[] {
   const issues: TopologyIssue[] = [];
   const known = [...nodeNames].sort().join(', ');
@@ -93,6 +96,16 @@ export function checkVerifySteps(
     const kind = kindsByNode.get(step.node);
     const requireTrait = (trait: KindTrait, what: string, path: (string | number)[]): TopologyIssue[] => {
       const kinds = kindsWith(trait);
+      const config = configsByNode?.get(step.node);
+      if (kind !== undefined && kinds.includes(kind) && config && !nodeHas(config, trait)) {
+        return [
+          {
+            path,
+            message: `${what} needs a node with "${trait}", and "${step.node}" (a ${kind}) has none as configured`,
+            fix: `look at ${step.node}'s config: e.g. a director runs FRR only with \`ospf:\` or its VIP on lo`,
+          },
+        ];
+      }
       if (kind === undefined || kinds.includes(kind)) return [];
       const candidates = [...kindsByNode].filter(([, k]) => kinds.includes(k)).map(([name]) => name);
       return [

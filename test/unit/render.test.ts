@@ -81,7 +81,10 @@ describe('renderIpvsadmCommands', () => {
   it('sends each real server to its own port in NAT mode (-m), which may differ from the service port', () => {
     const nat = service({
       method: 'nat',
-      realServers: [realServer('web1', '10.0.0.11', MAC.rs1, 1, 8080), realServer('web2', '10.0.0.12', MAC.rs2, 2, 8081)],
+      realServers: [
+        realServer('web1', '10.0.0.11', MAC.rs1, 1, 8080),
+        realServer('web2', '10.0.0.12', MAC.rs2, 2, 8081),
+      ],
     });
     expect(renderIpvsadmCommands([nat])).toEqual([
       'ipvsadm -A -t 10.0.0.100:80 -s rr',
@@ -181,7 +184,7 @@ describe('renderNftablesDr', () => {
   it('rewrites the source MAC to the director and the destination MAC by a 5-tuple hash', () => {
     const [rule] = ruleOf(renderNftablesDr('eth0', MAC.director, [service()]));
     expect(rule).toBe(
-      '    ip daddr 10.0.0.100 tcp dport 80 ' +
+      '    ip daddr 10.0.0.100 tcp dport 80 counter name "in_tcp_80" ' +
         `ether saddr set ${MAC.director} ` +
         'ether daddr set jhash ip saddr . tcp sport . ip daddr . tcp dport mod 2 ' +
         `map { 0 : ${MAC.rs1}, 1 : ${MAC.rs2} } ` +

@@ -97,7 +97,8 @@ export const directorStatsStep = defineStepType<DirectorStatsStep, RawDirectorSt
       return failedToRun('', evidence, `cannot read the counters: ${(error as Error).message}`);
     }
     const chosen = services.filter(
-      (s) => (step.port === undefined || s.port === step.port) && (step.protocol ?? s.protocol) === s.protocol,
+      (s) =>
+        (step.port === undefined || s.port === step.port) && (step.protocol ?? s.protocol) === s.protocol,
     );
     if (chosen.length !== 1) {
       const listed = services.map((s) => `${s.protocol.toUpperCase()} :${s.port}`).join(', ') || 'none';
@@ -143,7 +144,12 @@ export function evaluateDirectorStats(
       seen: onNftables ? `${seen} (the nftables stand-in's method)` : seen,
     });
   }
-  const count = (name: string, expectation: CountExpectation | undefined, seen: number | undefined, hint: string) => {
+  const count = (
+    name: string,
+    expectation: CountExpectation | undefined,
+    seen: number | undefined,
+    hint: string,
+  ) => {
     if (expectation === undefined) return;
     if (seen === undefined) {
       results.push({
@@ -175,7 +181,7 @@ export function evaluateDirectorStats(
     expect.outPackets,
     service.outPackets,
     service.outPackets > 0
-      ? "replies passed back through the director: in DR and TUN the real servers answer the client directly, so their replies should not come this way"
+      ? 'replies passed back through the director: in DR and TUN the real servers answer the client directly, so their replies should not come this way'
       : "no replies passed back through the director: in NAT the real servers' default route must point at it",
   );
   return results;

@@ -101,7 +101,9 @@ export const httpTallyStep = defineStepType<HttpTallyStep, RawHttpTally>({
         // Expecting failures lifts the default limit on them.
         maxFailures:
           expect['max-failures'] ??
-          (expect['min-failures'] !== undefined ? (tally.requests ?? DEFAULTS.requests) : DEFAULTS.maxFailures),
+          (expect['min-failures'] !== undefined
+            ? (tally.requests ?? DEFAULTS.requests)
+            : DEFAULTS.maxFailures),
         ...(expect['min-failures'] !== undefined && { minFailures: expect['min-failures'] }),
         ...(expect['min-share'] !== undefined && { minShare: expect['min-share'] }),
         ...(expect.only !== undefined && { only: expect.only }),
@@ -214,7 +216,10 @@ function checkHttpTally(step: HttpTallyStep, at: (...rest: (string | number)[]) 
   }
   if (expect.minFailures !== undefined) {
     if (expect.minFailures > requests) {
-      push(at('expect', 'min-failures'), `min-failures ${expect.minFailures} cannot be met by ${requests} requests`);
+      push(
+        at('expect', 'min-failures'),
+        `min-failures ${expect.minFailures} cannot be met by ${requests} requests`,
+      );
     } else if (expect.minFailures > expect.maxFailures) {
       push(
         at('expect', 'min-failures'),

@@ -7,7 +7,14 @@ import { isIPv4 } from 'node:net';
 import type { PlannedNode } from '../../core/plan.js';
 import { parseDuration } from '../../util/duration.js';
 import type { ExpectationResult } from '../expect.js';
-import { defineStepType, failedToRun, outputLine, timeoutIssues, toEvidence, type VerifyStep } from '../step-type.js';
+import {
+  defineStepType,
+  failedToRun,
+  outputLine,
+  timeoutIssues,
+  toEvidence,
+  type VerifyStep,
+} from '../step-type.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from './exec.js';
 
 export interface NeighborStep extends VerifyStep {
@@ -49,7 +56,9 @@ export const neighborStep = defineStepType<
     const expectations = [judgeNeighbor(step, mac, node, plan.nodes)];
     return {
       verdict: expectations.every((e) => e.ok) ? 'pass' : 'fail',
-      summary: mac ? `${step.ip} is at ${mac} (${macOwner(mac, plan.nodes) ?? 'no lab node'})` : `${step.ip}: no ARP entry`,
+      summary: mac
+        ? `${step.ip} is at ${mac} (${macOwner(mac, plan.nodes) ?? 'no lab node'})`
+        : `${step.ip}: no ARP entry`,
       expectations,
       evidence,
     };
