@@ -74,9 +74,14 @@ export interface PlannedNode {
   placement?: 'guest' | 'host';
   /** Directors only: which data plane forwards the VIP traffic. */
   dataPlane?: DataPlane;
+  /** Kernel features the node needs from its engine's kernel (a TUN real server: ipip). */
+  kernel?: KernelFeature[];
   /** Directors only: the forwarding method of its services (dr, nat; see kinds/forwarding.ts). */
   forwarding?: string;
 }
+
+/** What a node may need from its kernel beyond network namespaces, bridges and veths. */
+export type KernelFeature = 'ipvs' | 'ipip';
 
 export interface Plan {
   lab: string;

@@ -2,10 +2,10 @@
  * LVS forwarding methods: how a director hands a VIP's packets to a real server, in one table. Each
  * entry says what the director sends (the ipvsadm flag, keepalived's lvs_method, the nftables
  * stand-in's rules), what a real server needs, which data planes can do it, and what a topology must
- * satisfy for it. DR and NAT today; TUN is a new entry here.
+ * satisfy for it: DR, NAT and TUN.
  */
 import type { TopologyIssue } from '../core/issue.js';
-import type { DataPlane } from '../core/plan.js';
+import type { DataPlane, KernelFeature } from '../core/plan.js';
 import type { NodeConfig } from '../core/topology.js';
 import type { SetupStep } from './kind.js';
 import type { ResolvedService } from './lvs-service.js';
@@ -39,6 +39,8 @@ export interface ForwardingMethod {
   directorSysctls: Readonly<Record<string, string>>;
   /** What a real server needs to take this method's traffic: setup steps and sysctls. */
   realServer(context: RealServerContext): { setup: SetupStep[]; sysctls: Record<string, string> };
+  /** Kernel features a real server's kernel must have beyond a plain Linux one (TUN: ipip). */
+  realServerKernel: readonly KernelFeature[];
   /** What the topology must satisfy for a real server `rs` of a director's service (issues at `where`). */
   checkRealServer(context: RealServerCheck): TopologyIssue[];
   /** Why requests to the VIP may go unanswered, for a failed tally's hint. */
@@ -57,6 +59,8 @@ export interface NftablesDirector {
 export interface RealServerContext {
   /** The real server's own `vip:`. */
   vip: string | undefined;
+  /** The real server's interfaces (eth0, ...). */
+  ifnames: string[];
   /** The director's address on the network it shares with this real server (NAT's gateway). */
   directorIp: string | undefined;
 }
@@ -108,6 +112,7 @@ const DIRECT_ROUTING: ForwardingMethod = {
   directorSysctls: ARP_SUPPRESSION_SYSCTLS,
   realServer: ({ vip }) =>
     vip ? { setup: [vipOnLo(vip)], sysctls: { ...ARP_SUPPRESSION_SYSCTLS } } : { setup: [], sysctls: {} },
+  realServerKernel: [],
   checkRealServer({
     director,
     directorNode,
@@ -175,6 +180,7 @@ const MASQUERADING: ForwardingMethod = {
       : [],
     sysctls: {},
   }),
+  realServerKernel: [],
   checkRealServer({ director, directorNode, realServer, realServerNode, directorsOfRealServer, where }) {
     const issues: TopologyIssue[] = [];
     const directorNetworks = Object.keys(directorNode.networks ?? {});
@@ -214,8 +220,69 @@ const MASQUERADING: ForwardingMethod = {
     "in NAT mode each real server's default route must point at its director's address on their shared network, so replies return through the director",
 };
 
+/** The IPIP header TUN adds to every packet: the real servers' MTU leaves room for it (seed 003). */
+export const IPIP_OVERHEAD = 20;
+
+const TUNNELING: ForwardingMethod = {
+  name: 'tun',
+  // -i: ipip: the director wraps each packet in an outer IP header addressed to the real server,
+  // which may sit on another subnet; the real server unwraps it on tunl0 and answers the client directly.
+  ipvsadmFlag: '-i',
+  ipvsadmForward: 'Tunnel',
+  keepalivedMethod: 'TUN',
+  remapsPorts: false,
+  // No stand-in: a stateless nftables rule cannot encapsulate.
+  dataPlanes: ['ipvs'],
+  directorSysctls: ARP_SUPPRESSION_SYSCTLS,
+  realServer: ({ vip, ifnames }) => ({
+    setup: vip
+      ? [
+          {
+            summary: `VIP ${vip}/32 on tunl0 (IPIP from the director arrives there)`,
+            commands: ['ip link set tunl0 up', `ip addr add ${vip}/32 dev tunl0`],
+          },
+          {
+            summary: `MTU ${1500 - IPIP_OVERHEAD} on ${ifnames.join(', ')}: room for the outer IP header, so a full-size request still fits once tunnelled`,
+            commands: ifnames.map((ifname) => `ip link set dev ${ifname} mtu ${1500 - IPIP_OVERHEAD}`),
+          },
+        ]
+      : [],
+    sysctls: vip
+      ? {
+          ...ARP_SUPPRESSION_SYSCTLS,
+          // The unwrapped packet is for the VIP from a client the real server routes elsewhere:
+          // reverse-path filtering on tunl0 would drop it.
+          'net.ipv4.conf.all.rp_filter': '0',
+          'net.ipv4.conf.tunl0.rp_filter': '0',
+        }
+      : {},
+  }),
+  realServerKernel: ['ipip'],
+  checkRealServer({ directorNode, servicePort, realServer, realServerNode, realServerPort, where }) {
+    const issues: TopologyIssue[] = [];
+    const vip = directorNode.vip;
+    if (vip && realServerNode.vip !== vip) {
+      issues.push({
+        path: where,
+        message: `real server "${realServer}" does not hold the VIP ${vip}; in TUN mode it unwraps packets for the VIP on tunl0 and would drop them`,
+        fix: `add \`vip: ${vip}\` to node ${realServer}`,
+      });
+    }
+    if (realServerPort !== servicePort) {
+      issues.push({
+        path: where,
+        message: `real server "${realServer}" listens on ${realServerPort} but the service port is ${servicePort}; TUN cannot change ports`,
+        fix: `set http.port: ${servicePort} on ${realServer} or port: ${realServerPort} on the service`,
+      });
+    }
+    return issues;
+  },
+  unansweredHint:
+    'in TUN mode each real server must hold the VIP on tunl0 (ipip loaded), accept it (rp_filter 0) and route its replies to the client itself',
+};
+
 const FORWARDING_METHODS: ReadonlyMap<string, ForwardingMethod> = new Map(
-  [DIRECT_ROUTING, MASQUERADING].map((method) => [method.name, method]),
+  [DIRECT_ROUTING, MASQUERADING, TUNNELING].map((method) => [method.name, method]),
 );
 
 /** A service's method when it names none. */

@@ -1,7 +1,7 @@
 /** What a node kind contributes to the plan; the registry maps kind names to these. */
 import type { EngineFacts, EngineTuning } from '../core/engine.js';
 import type { KindTrait } from '../core/kind-traits.js';
-import type { DataPlane, PlannedInterface, ReadinessCheck } from '../core/plan.js';
+import type { DataPlane, KernelFeature, PlannedInterface, ReadinessCheck } from '../core/plan.js';
 import type { FileSpec } from '../core/runtime.js';
 import type { TopologyIssue } from '../core/issue.js';
 import type { NodeConfig, TopologyConfig } from '../core/topology.js';
@@ -42,6 +42,8 @@ export interface KindOutput {
   dataPlane?: DataPlane;
   /** Directors: the forwarding method of their services. */
   forwarding?: string;
+  /** Kernel features the node needs beyond a plain Linux one (IPVS is said by dataPlane). */
+  kernel?: KernelFeature[];
   warnings: string[];
 }
 

@@ -20,9 +20,11 @@ export const serverKind: NodeKind = {
     const port = context.node.http?.port ?? DEFAULT_HTTP_PORT;
     const identity = context.node.http?.identity ?? context.name;
     const served = servingDirector(context);
-    const realServer = forwardingMethod(served?.method).realServer({
+    const method = forwardingMethod(served?.method);
+    const realServer = method.realServer({
       vip: context.node.vip,
       directorIp: served?.directorIp,
+      ifnames: context.interfaces.map((iface) => iface.ifname),
     });
     const setup = [
       ...realServer.setup,
@@ -43,6 +45,7 @@ export const serverKind: NodeKind = {
       ],
       logs: [NGINX_ERROR_LOG],
       sysctls: realServer.sysctls,
+      ...(served && method.realServerKernel.length > 0 ? { kernel: [...method.realServerKernel] } : {}),
       warnings: [],
     };
   },

@@ -15,7 +15,7 @@ import { shellQuote } from '../util/shell.js';
 import { LABEL } from '../core/labels.js';
 import { LBLAB_VERSION } from '../core/version.js';
 import { tuningFor } from './engine-tuning.js';
-import type { PlannedInterface, PlannedNetwork, PlannedNode, Plan } from '../core/plan.js';
+import type { KernelFeature, PlannedInterface, PlannedNetwork, PlannedNode, Plan } from '../core/plan.js';
 import { parseWaitCondition } from '../checks/registry.js';
 
 export interface CompileOptions {
@@ -115,7 +115,11 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
         commands: node.exec.map((line) => `sh -c ${shellQuote(line)}`),
       });
     }
-    const placement = placementOf(options.facts, output.dataPlane);
+    const kernel: KernelFeature[] = [
+      ...(output.dataPlane === 'ipvs' ? ['ipvs' as const] : []),
+      ...(output.kernel ?? []),
+    ];
+    const placement = placementOf(options.facts, kernel);
     const capabilities = kind.capabilitiesFor?.(node) ?? kind.capabilities;
     return {
       name,
@@ -150,6 +154,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       ...(placement ? { placement } : {}),
       ...(output.dataPlane ? { dataPlane: output.dataPlane } : {}),
       ...(output.forwarding ? { forwarding: output.forwarding } : {}),
+      ...(kernel.length > 0 ? { kernel } : {}),
     };
   });
 
@@ -173,10 +178,10 @@ export function topologyHashOf(text: string, isolate: boolean): string {
   return sha256(isolate ? `${text}\n# --isolate` : text).slice(0, 12);
 }
 
-/** Where a sandbox lab's node runs: in the guest only when it needs the guest's kernel (IPVS). */
-function placementOf(facts: EngineFacts, dataPlane: string | undefined): PlannedNode['placement'] {
+/** Where a sandbox lab's node runs: in the guest only when it needs the guest's kernel (IPVS, ipip). */
+function placementOf(facts: EngineFacts, kernel: KernelFeature[]): PlannedNode['placement'] {
   if (facts.engine !== 'sandbox') return undefined;
-  return !facts.splitsNodes || dataPlane === 'ipvs' ? 'guest' : 'host';
+  return !facts.splitsNodes || kernel.length > 0 ? 'guest' : 'host';
 }
 
 /**

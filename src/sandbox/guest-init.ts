@@ -17,9 +17,20 @@ export const BASE_GUEST_MODULES = [
   'iptable_filter',
   'nf_conntrack',
   'ip_vs',
+  // Every scheduler the course names (seed 002), loaded up front: a director's first use then
+  // needs no module load inside the guest.
   'ip_vs_rr',
   'ip_vs_wrr',
   'ip_vs_sh',
+  'ip_vs_dh',
+  'ip_vs_lc',
+  'ip_vs_wlc',
+  'ip_vs_sed',
+  'ip_vs_nq',
+  'ip_vs_lblc',
+  'ip_vs_lblcr',
+  // LVS-TUN's real servers unwrap IPIP on tunl0, which every network namespace gets once it is loaded.
+  'ipip',
   // Lab links: a sandbox lab network is a macvlan on a vecN in here (see lab-links.ts).
   'macvlan',
 ] as const;

@@ -27,6 +27,9 @@ const scratch = mkdtempSync(path.join(tmpdir(), 'lblab-lvs-methods-'));
 /** lvs-nat.yml with plain ipvsadm commands instead of keepalived (the lab keeps its name). */
 const natIpvsadm = path.join(scratch, 'lvs-nat-ipvsadm.yml');
 writeFileSync(natIpvsadm, readFileSync(lab('lvs-nat'), 'utf8').replace('lvs: keepalived', 'lvs: ipvsadm'));
+/** lvs-tun.yml with ipvsadm (-i) instead of keepalived. */
+const tunIpvsadm = path.join(scratch, 'lvs-tun-ipvsadm.yml');
+writeFileSync(tunIpvsadm, readFileSync(lab('lvs-tun'), 'utf8').replace('lvs: keepalived', 'lvs: ipvsadm'));
 
 /** Every step passed; on failure the message carries the steps that did not. */
 function expectAllPassed(result: { exitCode?: number; stderr: unknown }, report: VerifyReport | undefined) {
@@ -54,7 +57,7 @@ async function upAndVerify(topology: string, engine: string): Promise<UpJson> {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe.skipIf(!prerequisites.ok)('LVS methods on real IPVS (sandbox)', () => {
-  const labs = ['lvs-nat', 'lvs-dr', 'lvs-schedulers'];
+  const labs = ['lvs-nat', 'lvs-dr', 'lvs-tun', 'lvs-schedulers'];
   beforeAll(async () => {
     for (const name of labs) await lblab(['down', lab(name), '--engine', 'sandbox']);
   }, 300_000);
@@ -129,6 +132,42 @@ describe.skipIf(!prerequisites.ok)('LVS methods on real IPVS (sandbox)', () => {
   );
 
   it(
+    'TUN with keepalived: IPIP across a router to real servers in the guest, MTU 1480, replies bypass the director',
+    async () => {
+      const json = await upAndVerify(lab('lvs-tun'), 'sandbox');
+      expect(json.dataPlanes).toEqual({ lb: 'ipvs' });
+      const stats = json.verify.steps.find((s) => s.type === 'director-stats');
+      expect(stats?.summary).toMatch(/in [1-9]\d* pkts, out 0 pkts, Tunnel$/);
+      expect(await forwardColumn(lab('lvs-tun'), 'sandbox')).toMatch(
+        /->\s+10\.80\.2\.131:8080\s+Tunnel\s+1\b/,
+      );
+      const mtu = await lblab([
+        'exec',
+        lab('lvs-tun'),
+        'web2',
+        '--engine',
+        'sandbox',
+        '--',
+        'cat',
+        '/sys/class/net/eth0/mtu',
+      ]);
+      expect(String(mtu.stdout).trim()).toBe('1480');
+      expect((await lblab(['down', lab('lvs-tun'), '--engine', 'sandbox'])).exitCode).toBe(0);
+    },
+    LONG,
+  );
+
+  it(
+    'TUN with ipvsadm (-i) passes the same experiment',
+    async () => {
+      await upAndVerify(tunIpvsadm, 'sandbox');
+      expect(await forwardColumn(tunIpvsadm, 'sandbox')).toMatch(/->\s+10\.80\.2\.132:8080\s+Tunnel\s+1\b/);
+      expect((await lblab(['down', tunIpvsadm, '--engine', 'sandbox'])).exitCode).toBe(0);
+    },
+    LONG,
+  );
+
+  it(
     'schedulers: rr thirds, wrr 3:2:1 within 5 points, sh and persistence keep each source on one server',
     async () => {
       const json = await upAndVerify(lab('lvs-schedulers'), 'sandbox');
@@ -173,13 +212,20 @@ describe.skipIf(hostHasIpvs)('LVS methods on a host engine without IPVS (nftable
     LONG,
   );
 
-  it('schedulers that need IPVS are refused before anything is created, pointing at the sandbox', async () => {
-    const result = await lblab(['up', lab('lvs-schedulers'), '--engine', 'docker']);
-    expect(result.exitCode).not.toBe(0);
-    expect(String(result.stderr)).toContain('persistence needs IPVS');
-    expect(String(result.stderr)).toContain('--engine sandbox');
-    const left = await dockerObjectsLabelled('lblab.lab=lvs-schedulers');
-    expect(left.containers).toEqual([]);
-    expect(left.networks).toEqual([]);
-  }, 300_000);
+  it.each([
+    ['lvs-schedulers', 'persistence needs IPVS'],
+    ['lvs-tun', 'forwarding method "tun" has no nftables stand-in'],
+  ])(
+    '%s needs IPVS: refused before anything is created, pointing at the sandbox',
+    async (name, why) => {
+      const result = await lblab(['up', lab(name), '--engine', 'docker']);
+      expect(result.exitCode).not.toBe(0);
+      expect(String(result.stderr)).toContain(why);
+      expect(String(result.stderr)).toContain('--engine sandbox');
+      const left = await dockerObjectsLabelled(`lblab.lab=${name}`);
+      expect(left.containers).toEqual([]);
+      expect(left.networks).toEqual([]);
+    },
+    300_000,
+  );
 });

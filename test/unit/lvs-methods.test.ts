@@ -322,7 +322,7 @@ describe('forwarding method nat', () => {
   });
 
   it("makes the director the real server's default gateway, and nothing else", () => {
-    expect(nat.realServer({ vip: undefined, directorIp: '10.77.2.129' })).toEqual({
+    expect(nat.realServer({ vip: undefined, directorIp: '10.77.2.129', ifnames: ['eth0'] })).toEqual({
       setup: [
         {
           summary: 'default route via the director (10.77.2.129): NAT replies return through it',
@@ -331,7 +331,7 @@ describe('forwarding method nat', () => {
       ],
       sysctls: {},
     });
-    expect(nat.realServer({ vip: undefined, directorIp: undefined })).toEqual({ setup: [], sysctls: {} });
+    expect(nat.realServer({ vip: undefined, directorIp: undefined, ifnames: ['eth0'] })).toEqual({ setup: [], sysctls: {} });
   });
 
   it('explains unanswered requests by the gateway, not by the VIP on lo', () => {
