@@ -177,9 +177,9 @@ function resolveServices(context: KindContext): ResolvedService[] {
       delayLoop: service['health-check']?.['delay-loop'] ?? HEALTH_CHECK_DEFAULTS.delayLoop,
     },
     realServers: service['real-servers'].map((rs) => {
-      const iface = context
-        .interfacesOf(rs.node)
-        .find((candidate) => directorNetworks.has(candidate.network));
+      // On a shared network when there is one (DR and NAT need it); else routed to (TUN).
+      const candidates = context.interfacesOf(rs.node);
+      const iface = candidates.find((candidate) => directorNetworks.has(candidate.network)) ?? candidates[0];
       const remaps = forwardingMethod(service.method).remapsPorts;
       const port = remaps ? (nodes[rs.node]?.http?.port ?? DEFAULT_HTTP_PORT) : service.port;
       return { node: rs.node, ip: iface?.ip ?? '', mac: iface?.mac ?? '', port, weight: rs.weight ?? 1 };

@@ -331,7 +331,10 @@ describe('forwarding method nat', () => {
       ],
       sysctls: {},
     });
-    expect(nat.realServer({ vip: undefined, directorIp: undefined, ifnames: ['eth0'] })).toEqual({ setup: [], sysctls: {} });
+    expect(nat.realServer({ vip: undefined, directorIp: undefined, ifnames: ['eth0'] })).toEqual({
+      setup: [],
+      sysctls: {},
+    });
   });
 
   it('explains unanswered requests by the gateway, not by the VIP on lo', () => {
@@ -656,14 +659,14 @@ describe('director lints, from the YAML', () => {
     );
   });
 
-  it('a method that is not implemented yet', () => {
-    expect(issuesOf(natWith('method: nat', 'method: tun'))).toEqual([
-      expect.objectContaining({
-        path: at('lb', 'services', 0, 'method'),
-        message: 'forwarding method "tun" is not implemented yet',
-        fix: 'use method: dr or nat',
-      }),
-    ]);
+  it('a NAT lab switched to TUN: its real servers lack the VIP and listen on another port', () => {
+    const messages = issuesOf(natWith('method: nat', 'method: tun')).map((issue) => issue.message);
+    expect(messages).toContain(
+      'real server "web1" does not hold the VIP 10.77.1.100; in TUN mode it unwraps packets for the VIP on tunl0 and would drop them',
+    );
+    expect(messages).toContain(
+      'real server "web2" listens on 8080 but the service port is 80; TUN cannot change ports',
+    );
   });
 });
 
@@ -1435,5 +1438,60 @@ describe('a router beside a director without OSPF', () => {
     expect(seedRouter.readiness.filter((check) => check.type === 'route')).toEqual([
       expect.objectContaining({ prefix: '172.16.253.100/32', nexthops: 2 }),
     ]);
+  });
+});
+
+const TUN_TEXT = readFileSync('topologies/lvs-tun.yml', 'utf8');
+
+describe('topologies/lvs-tun.yml compiled', () => {
+  const sandbox = { engine: 'sandbox' as const, splitsNodes: true, ipvs: true };
+
+  it('puts the director and the real servers (ipip) in the sandbox guest, the client and router on the host', () => {
+    const compiled = compile(configOf(TUN_TEXT), {
+      file: FILE,
+      text: TUN_TEXT,
+      defaultImage: IMAGE,
+      facts: sandbox,
+    });
+    const where = Object.fromEntries(compiled.nodes.map((n) => [n.name, n.placement]));
+    expect(where).toEqual({ client: 'host', lb: 'guest', r2: 'host', web1: 'guest', web2: 'guest' });
+    expect(nodeOf(compiled, 'web1').kernel).toEqual(['ipip']);
+    expect(nodeOf(compiled, 'lb').kernel).toEqual(['ipvs']);
+  });
+
+  it('gives each real server the VIP on tunl0, rp_filter off and an MTU of 1480', () => {
+    const web1 = nodeOf(plan(TUN_TEXT, WITH_IPVS), 'web1');
+    expect(commandsOf(web1)).toEqual(
+      expect.arrayContaining([
+        'ip link set tunl0 up',
+        'ip addr add 10.80.1.100/32 dev tunl0',
+        'ip link set dev eth0 mtu 1480',
+      ]),
+    );
+    expect(commandsOf(web1)).not.toContain('ip addr add 10.80.1.100/32 dev lo');
+    expect(web1.sysctls).toMatchObject({
+      'net.ipv4.conf.all.rp_filter': '0',
+      'net.ipv4.conf.tunl0.rp_filter': '0',
+      'net.ipv4.conf.all.arp_ignore': '1',
+    });
+  });
+
+  it('programs IPVS with -i (ipvsadm) or TUN (keepalived)', () => {
+    const keepalived = fileOf(nodeOf(plan(TUN_TEXT, WITH_IPVS), 'lb'), KEEPALIVED_CONF);
+    expect(keepalived).toContain('lvs_method TUN');
+    const ipvsadm = commandsOf(
+      nodeOf(plan(edit(TUN_TEXT, 'lvs: keepalived', 'lvs: ipvsadm'), WITH_IPVS), 'lb'),
+    );
+    expect(ipvsadm).toContain('ipvsadm -a -t 10.80.1.100:8080 -r 10.80.2.131:8080 -i -w 1');
+  });
+
+  it('demands IPVS (there is no stand-in) and refuses engine: nftables at validation', () => {
+    expect(directorsWantingIpvs(configOf(TUN_TEXT)).demanded).toEqual([
+      { node: 'lb', why: 'TCP 10.80.1.100:8080: forwarding method "tun" has no nftables stand-in' },
+    ]);
+    const messages = issuesOf(
+      edit(TUN_TEXT, 'lvs: keepalived', 'lvs: keepalived\n      engine: nftables'),
+    ).map((issue) => issue.message);
+    expect(messages).toEqual(['forwarding method "tun" needs IPVS; the nftables stand-in cannot do it']);
   });
 });

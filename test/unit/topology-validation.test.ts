@@ -659,16 +659,20 @@ const BAD_TOPOLOGIES: BadTopology[] = [
     ],
   },
   {
-    name: 'method tun is not implemented',
-    yaml: seedWith('method: dr', 'method: tun'),
+    name: 'method tun: a real server without the VIP',
+    yaml: seedWith('method: dr', 'method: tun').replace(
+      '      vip: 172.16.253.100\n      http: { port: 8080, identity: server1 }',
+      '      http: { port: 8080, identity: server1 }',
+    ),
     issues: [
       {
-        path: ['topology', 'nodes', 'lb1', 'services', 0, 'method'],
-        line: 26,
-        col: 19,
-        at: 'tun',
-        message: 'forwarding method "tun" is not implemented yet',
-        fix: 'use method: dr or nat',
+        path: ['topology', 'nodes', 'lb1', 'services', 0, 'real-servers', 0, 'node'],
+        line: 29,
+        col: 23,
+        at: 'server1',
+        message:
+          'real server "server1" does not hold the VIP 172.16.253.100; in TUN mode it unwraps packets for the VIP on tunl0 and would drop them',
+        fix: 'add `vip: 172.16.253.100` to node server1',
       },
     ],
   },
