@@ -1,26 +1,30 @@
 #!/usr/bin/env bash
-# Soak test of the seed lab: N times from scratch, `up --verify` then `down`, optionally with a CPU
-# hog on every core for the whole run. Prints one line per run (time, tallies, OSPF adjacencies that
-# dropped from Full while the lab was up) and closes with "N passed, N failed".
+# Soak test of a lab (the seed lab unless --topology): N times from scratch, `up --verify` then
+# `down`, optionally with a CPU hog on every core for the whole run. Prints one line per run (time,
+# tallies, OSPF adjacencies that dropped from Full while the lab was up) and closes with
+# "N passed, N failed".
 #
-# Usage: scripts/soak.sh N [--engine auto|docker|sandbox] [--load] [--timers auto|fast|steady|article]
-#   --load     one `yes >/dev/null` per core (nproc) from the first run to the last, ended by pid
-#   --timers   run a copy of the seed lab with this ospf-timers profile (default: the file's, auto)
+# Usage: scripts/soak.sh N [--engine auto|docker|sandbox] [--load] [--timers P] [--topology FILE]
+#   --load      one `yes >/dev/null` per core (nproc) from the first run to the last, ended by pid
+#   --timers    run a copy of the lab with this ospf-timers profile (auto|fast|steady|article)
+#   --topology  the lab to soak (default topologies/ecmp-lvs-dr.yml)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '5,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '7,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] && [[ $1 =~ ^[1-9][0-9]*$ ]] || usage
 runs=$1
 shift
 engine=auto
 load=false
 timers=''
+topology=topologies/ecmp-lvs-dr.yml
 while [ $# -gt 0 ]; do
   case $1 in
     --engine) engine=${2:?}; shift 2 ;;
     --load) load=true; shift ;;
     --timers) timers=${2:?}; shift 2 ;;
+    --topology) topology=${2:?}; shift 2 ;;
     *) usage ;;
   esac
 done
@@ -45,7 +49,7 @@ on_signal() {
   fi
   exit 130
 }
-topology=topologies/ecmp-lvs-dr.yml
+[ -f "$topology" ] || { echo "soak: no such topology: $topology" >&2; exit 2; }
 workdir=$(mktemp -d)
 hogs=()
 cleanup() {
@@ -57,7 +61,7 @@ trap cleanup EXIT
 trap on_signal INT TERM
 
 if [ -n "$timers" ]; then
-  copy="$workdir/ecmp-lvs-dr-$timers.yml"
+  copy="$workdir/$(basename "$topology" .yml)-$timers.yml"
   sed "s/^    ospf-timers: auto$/    ospf-timers: $timers/" "$topology" >"$copy"
   grep -q "ospf-timers: $timers" "$copy" || { echo "soak: cannot set ospf-timers in $topology" >&2; exit 2; }
   topology=$copy
@@ -71,6 +75,13 @@ if $load; then
   echo "load: ${#hogs[@]} CPU hog(s) (pids ${hogs[*]}) for the whole soak"
 fi
 
+# The nodes that run FRR, whose logs say when an adjacency fell from Full.
+frr_nodes=$(node bin/run.js plan "$topology" --engine "$engine" --json 2>/dev/null | node -e '
+  const plan = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
+  const nodes = (plan.plan ?? plan).nodes ?? [];
+  console.log(nodes.filter((n) => n.files.some((f) => f.path === "/etc/frr/frr.conf")).map((n) => n.name).join(" "));
+' 2>/dev/null)
+
 echo "soak: $runs run(s) of $topology on --engine $engine"
 passed=0
 failed=0
@@ -81,7 +92,7 @@ for run in $(seq 1 "$runs"); do
   status=$?
   # Adjacencies that fell from Full while the lab was up (FRR logs each change with "from Full to").
   flaps=0
-  for node in router lb1 lb2; do
+  for node in $frr_nodes; do
     count=$(lblab exec "$topology" "$node" --engine "$engine" -- \
       sh -c 'grep -c "from Full to" /var/log/frr/frr.log || true' 2>/dev/null | tail -n 1)
     flaps=$((flaps + ${count:-0}))
