@@ -50,7 +50,12 @@ export interface NodeConfig {
   services?: ServiceConfig[];
   http?: { port?: number; identity?: string };
   ready?: WaitCondition[];
+  /** The user's own config files (paths relative to the topology file) instead of rendered ones. */
+  config?: Partial<Record<OwnConfig, string>>;
 }
+
+/** Config files a node may bring instead of lblab's rendered ones. */
+export type OwnConfig = 'frr' | 'keepalived' | 'nginx';
 
 export interface NetworkConfig {
   subnet: string;

@@ -42,6 +42,7 @@ export const directorKind: NodeKind = {
   capabilitiesFor: (node) =>
     speaksOspf(node) ? { ...BASE_CAPABILITIES, ...FRR_CAPABILITIES } : BASE_CAPABILITIES,
   traits: [KIND_TRAIT.ospf, KIND_TRAIT.frr, KIND_TRAIT.director],
+  ownConfigs: ['frr', 'keepalived'],
   // A VIP on lo is reachable only through OSPF; a VIP on a network needs it only when asked for.
   traitWhen: { [KIND_TRAIT.ospf]: speaksOspf, [KIND_TRAIT.frr]: speaksOspf },
   check: checkDirector,
@@ -82,7 +83,7 @@ export const directorKind: NodeKind = {
     } else if ((node.lvs ?? 'keepalived') === 'keepalived') {
       files.push({
         path: KEEPALIVED_CONF,
-        content: renderKeepalivedConfig(name, services),
+        content: context.ownConfig('keepalived') ?? renderKeepalivedConfig(name, services),
         mode: 0o644,
       });
       setup.push({
@@ -210,6 +211,20 @@ function checkDirector({ name, node, topology, kindHas }: KindCheckContext): Top
       path: at('vip-on'),
       message: `director "${name}" holds its VIP on "${vipOn}", which is not one of its networks`,
       fix: `use lo or one of: ${Object.keys(node.networks ?? {}).join(', ')}`,
+    });
+  }
+  if (node.config?.keepalived !== undefined && (node.lvs ?? 'keepalived') !== 'keepalived') {
+    issues.push({
+      path: at('config', 'keepalived'),
+      message: `director "${name}" brings a keepalived.conf but programs IPVS with ${node.lvs}`,
+      fix: 'set lvs: keepalived, or drop config.keepalived',
+    });
+  }
+  if (node.config?.frr !== undefined && !speaksOspf(node)) {
+    issues.push({
+      path: at('config', 'frr'),
+      message: `director "${name}" brings an frr.conf but runs no FRR (its VIP is on ${node['vip-on']} and it has no ospf:)`,
+      fix: 'add ospf: to the director, or drop config.frr',
     });
   }
   const nodes = topology.topology.nodes;

@@ -4,7 +4,7 @@ import type { KindTrait } from '../core/kind-traits.js';
 import type { DataPlane, KernelFeature, PlannedInterface, ReadinessCheck } from '../core/plan.js';
 import type { FileSpec } from '../core/runtime.js';
 import type { TopologyIssue } from '../core/issue.js';
-import type { NodeConfig, TopologyConfig } from '../core/topology.js';
+import type { NodeConfig, OwnConfig, TopologyConfig } from '../core/topology.js';
 
 export interface KindContext {
   name: string;
@@ -14,6 +14,8 @@ export interface KindContext {
   interfacesOf(node: string): PlannedInterface[];
   facts: EngineFacts;
   tuning: EngineTuning;
+  /** The node's own config file for `which` (its content), when it brings one (`config:`). */
+  ownConfig(which: OwnConfig): string | undefined;
   /** The topology's nodes that have `trait` (asked of the registry), in file order. */
   nodesWith(trait: KindTrait): [string, NodeConfig][];
 }
@@ -58,6 +60,8 @@ export interface NodeKind {
   capabilitiesFor?(node: NodeConfig): Readonly<Record<string, string>>;
   /** What the kind is or runs; the rest of lblab asks these instead of naming kinds. */
   traits: readonly KindTrait[];
+  /** The `config:` files a node of this kind may bring instead of the rendered ones. */
+  ownConfigs?: readonly OwnConfig[];
   /** Traits a node of this kind has only when its config says so (e.g. a director without OSPF). */
   traitWhen?: Partial<Record<KindTrait, (node: NodeConfig) => boolean>>;
   check(context: KindCheckContext): TopologyIssue[];
@@ -73,6 +77,7 @@ export const COMMON_NODE_KEYS = [
   'binds',
   'exec',
   'ready',
+  'config',
 ] as const;
 
 export const BASE_CAPABILITIES: Readonly<Record<string, string>> = {

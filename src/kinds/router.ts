@@ -10,6 +10,7 @@ export const routerKind: NodeKind = {
   keys: ['ospf'],
   capabilities: { ...BASE_CAPABILITIES, ...FRR_CAPABILITIES },
   traits: [KIND_TRAIT.ospf, KIND_TRAIT.frr],
+  ownConfigs: ['frr'],
   check: () => [],
   build(context) {
     // Only directors that advertise their VIP over OSPF give the router a nexthop to it.

@@ -9,6 +9,7 @@ import {
   renderVtyshConf,
   type OspfRender,
 } from './frr.js';
+import type { FrrDaemonConfig } from '../checks/frr-config.js';
 import type { KindContext, SetupStep } from './kind.js';
 import { KIND_TRAIT } from '../core/kind-traits.js';
 import type { ReadinessCheck } from '../core/plan.js';
@@ -61,21 +62,30 @@ export interface FrrParts {
 export function frrParts(context: KindContext, extraNetworks: string[] = []): FrrParts {
   const settings = ospfSettings(context, extraNetworks);
   const neighbours = ospfNeighbours(context).length;
+  // The user's own frr.conf: ospfd must still load it, but only its `router ospf` can be asked for.
+  const own = context.ownConfig('frr');
+  const daemons = own === undefined ? frrDaemonConfigs(settings) : ownDaemonConfigs(own);
   return {
     files: [
       { path: '/etc/frr/daemons', content: renderFrrDaemons(), mode: 0o644 },
-      { path: '/etc/frr/frr.conf', content: renderFrrConfig(settings), mode: 0o644 },
+      { path: '/etc/frr/frr.conf', content: own ?? renderFrrConfig(settings), mode: 0o644 },
       { path: '/etc/frr/vtysh.conf', content: renderVtyshConf(), mode: 0o644 },
       { path: FRR_CONFIG_LOADED_SCRIPT, content: renderFrrConfigLoadedScript(), mode: 0o755 },
     ],
     readiness: [
-      { type: 'frr-config', node: context.name, daemons: frrDaemonConfigs(settings), timeoutMs: 60_000 },
+      ...(daemons.length > 0
+        ? [{ type: 'frr-config' as const, node: context.name, daemons, timeoutMs: 60_000 }]
+        : []),
       ...(neighbours > 0
         ? [{ type: 'ospf-full' as const, node: context.name, neighbors: neighbours, timeoutMs: 60_000 }]
         : []),
     ],
     logs: [FRR_LOG_PATH, FRRINIT_LOG_PATH],
   };
+}
+
+function ownDaemonConfigs(frrConf: string): FrrDaemonConfig[] {
+  return /^router ospf\b/m.test(frrConf) ? [{ daemon: 'ospfd', holds: ['router ospf'] }] : [];
 }
 
 const FRRINIT_LOG_PATH = '/var/log/frr/frrinit.log';

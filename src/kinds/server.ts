@@ -15,6 +15,7 @@ export const serverKind: NodeKind = {
   keys: ['vip', 'http'],
   capabilities: BASE_CAPABILITIES,
   traits: [KIND_TRAIT.realServer],
+  ownConfigs: ['nginx'],
   check: () => [],
   build(context) {
     const port = context.node.http?.port ?? DEFAULT_HTTP_PORT;
@@ -31,7 +32,13 @@ export const serverKind: NodeKind = {
       { summary: `nginx on :${port} (X-Host: ${identity})`, commands: ['nginx'] },
     ];
     return {
-      files: [{ path: '/etc/nginx/nginx.conf', content: renderNginxConfig({ port, identity }), mode: 0o644 }],
+      files: [
+        {
+          path: '/etc/nginx/nginx.conf',
+          content: context.ownConfig('nginx') ?? renderNginxConfig({ port, identity }),
+          mode: 0o644,
+        },
+      ],
       setup,
       readiness: [
         {

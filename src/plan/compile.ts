@@ -30,16 +30,31 @@ export interface CompileOptions {
   /** The node image lblab builds, used by nodes that name no image of their own. */
   defaultImage: string;
   facts: EngineFacts;
+  /** Contents of the nodes' own config files (`config:`), by the path the topology gives. */
+  ownFiles?: Readonly<Record<string, string>>;
 }
 
 /** compile() for an opened topology file. */
 export function planTopology(topology: OpenedTopology, options: Omit<CompileOptions, 'file' | 'text'>): Plan {
-  return compile(topology.config, { file: topology.file, text: topology.text, ...options });
+  return compile(topology.config, {
+    file: topology.file,
+    text: topology.text,
+    ownFiles: topology.ownFiles,
+    ...options,
+  });
 }
 
 export function compile(config: TopologyConfig, options: CompileOptions): Plan {
   const lab = options.labName ?? config.name;
-  const topologyHash = topologyHashOf(options.text, options.isolate === true);
+  // The user's own config files are part of the lab: a changed frr.conf is a changed lab.
+  const ownFiles = options.ownFiles ?? {};
+  const hashedText = [
+    options.text,
+    ...Object.keys(ownFiles)
+      .sort()
+      .map((p) => `\n# ${p}\n${ownFiles[p]}`),
+  ].join('');
+  const topologyHash = topologyHashOf(hashedText, options.isolate === true);
   const commonLabels = {
     [LABEL.lab]: lab,
     [LABEL.topologyHash]: topologyHash,
@@ -89,6 +104,10 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       interfacesOf,
       facts: options.facts,
       tuning,
+      ownConfig: (which) => {
+        const path = node.config?.[which];
+        return path === undefined ? undefined : ownFiles[path];
+      },
       nodesWith: (trait) =>
         Object.entries(config.topology.nodes).filter(([, other]) => nodeHas(other, trait)),
     };

@@ -24,7 +24,7 @@ import { clip } from '../util/text.js';
 import type { TopologyIssue } from '../core/issue.js';
 import { located, type LoadedTopology } from './load.js';
 import { topologySchemaValidator } from './schema.js';
-import type { TopologyConfig } from '../core/topology.js';
+import type { OwnConfig, TopologyConfig } from '../core/topology.js';
 
 /** Validates and returns the typed topology, or throws a located TopologyError. */
 export function validateTopology(topology: LoadedTopology): TopologyConfig {
@@ -353,6 +353,24 @@ export function semanticIssues(config: TopologyConfig): TopologyIssue[] {
       }
     }
     issues.push(...bindIssues(at, node.binds ?? []));
+    for (const [which, path] of Object.entries(node.config ?? {})) {
+      const where = [...at, 'config', which];
+      if (!(kind.ownConfigs ?? []).includes(which as OwnConfig)) {
+        const kinds = kindNames().filter((k) => findKind(k)?.ownConfigs?.includes(which as OwnConfig));
+        issues.push({
+          path: where,
+          atKey: true,
+          message: `a ${node.kind} runs no ${which}, so it cannot take a ${which} config`,
+          fix: `remove it, or bring it to a node of kind ${kinds.join(' or ')}`,
+        });
+      } else if (escapesLabDir(path)) {
+        issues.push({
+          path: where,
+          message: `config file "${path}" is outside the lab's directory`,
+          fix: 'use a path relative to the topology file, inside its directory',
+        });
+      }
+    }
     (node.ready ?? []).forEach((condition, index) => {
       if (condition.node !== undefined && condition.node !== name) {
         issues.push({
@@ -439,11 +457,16 @@ function addressIssues(
   return [];
 }
 
+/** Absolute, or climbing out of the topology file's directory. */
+function escapesLabDir(path: string): boolean {
+  const normalised = posix.normalize(path);
+  return path.startsWith('/') || normalised === '..' || normalised.startsWith('../');
+}
+
 function bindIssues(at: (string | number)[], binds: string[]): TopologyIssue[] {
   return binds.flatMap((bind, index) => {
     const source = bind.split(':')[0] ?? '';
-    const normalised = posix.normalize(source);
-    if (source.startsWith('/') || normalised === '..' || normalised.startsWith('../')) {
+    if (escapesLabDir(source)) {
       return [
         {
           path: [...at, 'binds', index],

@@ -57,7 +57,7 @@ async function upAndVerify(topology: string, engine: string): Promise<UpJson> {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe.skipIf(!prerequisites.ok)('LVS methods on real IPVS (sandbox)', () => {
-  const labs = ['lvs-nat', 'lvs-dr', 'lvs-tun', 'lvs-schedulers'];
+  const labs = ['lvs-nat', 'lvs-dr', 'lvs-tun', 'lvs-schedulers', 'own-config/lvs-dr'];
   beforeAll(async () => {
     for (const name of labs) await lblab(['down', lab(name), '--engine', 'sandbox']);
   }, 300_000);
@@ -163,6 +163,40 @@ describe.skipIf(!prerequisites.ok)('LVS methods on real IPVS (sandbox)', () => {
       await upAndVerify(tunIpvsadm, 'sandbox');
       expect(await forwardColumn(tunIpvsadm, 'sandbox')).toMatch(/->\s+10\.80\.2\.132:8080\s+Tunnel\s+1\b/);
       expect((await lblab(['down', tunIpvsadm, '--engine', 'sandbox'])).exitCode).toBe(0);
+    },
+    LONG,
+  );
+
+  it(
+    "the course's own keepalived.conf and nginx.conf run the DR lab on IPVS",
+    async () => {
+      const ownConfig = lab('own-config/lvs-dr');
+      await upAndVerify(ownConfig, 'sandbox');
+      const conf = await lblab([
+        'exec',
+        ownConfig,
+        'lb',
+        '--engine',
+        'sandbox',
+        '--',
+        'cat',
+        '/etc/keepalived/keepalived.conf',
+      ]);
+      expect(String(conf.stdout)).toContain('router_id LVS_DR_COURSE');
+      const answer = await lblab([
+        'exec',
+        ownConfig,
+        'client',
+        '--engine',
+        'sandbox',
+        '--',
+        'curl',
+        '-s',
+        'http://10.78.0.100:8080/',
+      ]);
+      expect(String(answer.stdout)).toMatch(/^served by web[12] with the course's own nginx\.conf$/m);
+      expect(await forwardColumn(ownConfig, 'sandbox')).toMatch(/->\s+10\.78\.0\.131:8080\s+Route\s+1\b/);
+      expect((await lblab(['down', ownConfig, '--engine', 'sandbox'])).exitCode).toBe(0);
     },
     LONG,
   );

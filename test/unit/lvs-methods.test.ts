@@ -1495,3 +1495,120 @@ describe('topologies/lvs-tun.yml compiled', () => {
     expect(messages).toEqual(['forwarding method "tun" needs IPVS; the nftables stand-in cannot do it']);
   });
 });
+
+describe('own config files (config:)', () => {
+  const OWN_TEXT = readFileSync('topologies/own-config/lvs-dr.yml', 'utf8');
+  const ownFiles = {
+    'keepalived.conf': 'global_defs {\n  router_id MINE\n}\n',
+    'nginx-web1.conf': '# mine 1\n',
+    'nginx-web2.conf': '# mine 2\n',
+  };
+  const compileOwn = (files: Record<string, string>) =>
+    compile(configOf(OWN_TEXT), {
+      file: FILE,
+      text: OWN_TEXT,
+      defaultImage: IMAGE,
+      facts: WITH_IPVS,
+      ownFiles: files,
+    });
+
+  it("replaces the rendered files with the user's, and keeps readiness", () => {
+    const compiled = compileOwn(ownFiles);
+    const lb = nodeOf(compiled, 'lb');
+    expect(fileOf(lb, KEEPALIVED_CONF)).toBe(ownFiles['keepalived.conf']);
+    expect(lb.readiness).toEqual([expect.objectContaining({ type: 'ipvs-service', realServers: 2 })]);
+    expect(fileOf(nodeOf(compiled, 'web2'), '/etc/nginx/nginx.conf')).toBe('# mine 2\n');
+    expect(nodeOf(compiled, 'web2').readiness).toEqual([
+      expect.objectContaining({ type: 'http', header: { name: 'X-Host', value: 'web2' } }),
+    ]);
+  });
+
+  it('makes a changed own file a changed lab (the topology hash covers it)', () => {
+    const before = compileOwn(ownFiles).topologyHash;
+    const after = compileOwn({ ...ownFiles, 'nginx-web1.conf': '# changed\n' }).topologyHash;
+    expect(after).not.toBe(before);
+  });
+
+  it('asks ospfd only for `router ospf` in an own frr.conf, and nothing when it has none', () => {
+    const seed = readFileSync('topologies/ecmp-lvs-dr.yml', 'utf8');
+    const text = edit(
+      seed,
+      '    router:\n      kind: router\n',
+      '    router:\n      kind: router\n      config: { frr: router.conf }\n',
+    );
+    const compiled = (conf: string) =>
+      nodeOf(
+        compile(configOf(text), {
+          file: FILE,
+          text,
+          defaultImage: IMAGE,
+          facts: WITH_IPVS,
+          ownFiles: { 'router.conf': conf },
+        }),
+        'router',
+      );
+    const withOspf = compiled('hostname r\nrouter ospf\n network 172.16.253.0/24 area 0\n');
+    expect(fileOf(withOspf, '/etc/frr/frr.conf')).toContain('hostname r');
+    expect(withOspf.readiness.find((c) => c.type === 'frr-config')).toMatchObject({
+      daemons: [{ daemon: 'ospfd', holds: ['router ospf'] }],
+    });
+    expect(compiled('hostname r\n').readiness.some((c) => c.type === 'frr-config')).toBe(false);
+  });
+
+  it('refuses a config a kind cannot take, a path outside the lab, and configs nothing would read', () => {
+    const onClient = edit(
+      OWN_TEXT,
+      '      networks: { lan: 10.78.0.130 }',
+      '      networks: { lan: 10.78.0.130 }\n      config: { nginx: nginx-web1.conf }',
+    );
+    expect(issuesOf(onClient).map((i) => i.message)).toEqual([
+      'a linux runs no nginx, so it cannot take a nginx config',
+    ]);
+    const outside = edit(
+      OWN_TEXT,
+      'config: { keepalived: keepalived.conf }',
+      'config: { keepalived: ../../etc/keepalived.conf }',
+    );
+    expect(issuesOf(outside).map((i) => i.message)).toEqual([
+      'config file "../../etc/keepalived.conf" is outside the lab\'s directory',
+    ]);
+    const unused = edit(OWN_TEXT, 'lvs: keepalived', 'lvs: ipvsadm');
+    expect(issuesOf(unused).map((i) => i.message)).toEqual([
+      'director "lb" brings a keepalived.conf but programs IPVS with ipvsadm',
+    ]);
+    const noFrr = edit(OWN_TEXT, 'config: { keepalived: keepalived.conf }', 'config: { frr: lb.conf }');
+    expect(issuesOf(noFrr).map((i) => i.message)).toEqual([
+      'director "lb" brings an frr.conf but runs no FRR (its VIP is on lan and it has no ospf:)',
+    ]);
+  });
+});
+
+describe('openTopology reads own config files', () => {
+  it('reads them relative to the topology file, and names a missing one at its line', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { openTopology } = await import('../../src/topology/open.js');
+    const dir = mkdtempSync(join(tmpdir(), 'lblab-own-'));
+    try {
+      const text = readFileSync('topologies/own-config/lvs-dr.yml', 'utf8');
+      writeFileSync(join(dir, 'lab.yml'), text);
+      writeFileSync(join(dir, 'keepalived.conf'), 'global_defs { router_id X }\n');
+      writeFileSync(join(dir, 'nginx-web1.conf'), '# one\n');
+      const missing = await openTopology(join(dir, 'lab.yml')).catch((error: unknown) => error);
+      expect(missing).toBeInstanceOf(TopologyError);
+      const issue = (missing as TopologyError).issues[0];
+      expect(issue?.message).toBe(`config file ${join(dir, 'nginx-web2.conf')} does not exist`);
+      expect(issue?.line).toBe(text.split('\n').findIndex((line) => line.includes('nginx-web2.conf')) + 1);
+      writeFileSync(join(dir, 'nginx-web2.conf'), '# two\n');
+      const opened = await openTopology(join(dir, 'lab.yml'));
+      expect(opened.ownFiles).toEqual({
+        'keepalived.conf': 'global_defs { router_id X }\n',
+        'nginx-web1.conf': '# one\n',
+        'nginx-web2.conf': '# two\n',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
