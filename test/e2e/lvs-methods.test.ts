@@ -1,7 +1,7 @@
 /**
  * The LVS method labs on a host engine without IPVS: NAT and DR pass their experiments on the
  * nftables stand-ins, and the labs that need IPVS (TUN, the schedulers) are refused before anything
- * is created. The same labs on the sandbox's real IPVS: test/e2e-pending/lvs-methods-sandbox.test.ts.
+ * is created. The same labs on the sandbox's real IPVS: test/pending-e2e/lvs-methods-sandbox.test.ts.
  */
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';

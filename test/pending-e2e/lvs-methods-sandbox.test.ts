@@ -1,6 +1,6 @@
 /**
  * Not yet in CI (written, not yet run to the end on this machine): run it with
- * `npx vitest run test/e2e-pending/lvs-methods-sandbox.test.ts` after `npm run build && npm run images`.
+ * `npx vitest run test/pending-e2e/lvs-methods-sandbox.test.ts` after `npm run build && npm run images`.
  * Each LVS method's lab proves its defining behaviour: on real IPVS in the sandbox (NAT with both
  * keepalived and ipvsadm directors, single-director DR, the schedulers) and, where an honest stand-in
  * exists, on a host engine without IPVS. ipvsadm's Forward column names the method.
