@@ -16,6 +16,8 @@ export interface ServiceCounters {
   outPackets: number;
   /** Each real server's Forward column (Route, Masq, Tunnel, Local); the stand-in's method instead. */
   forwards: { address: string; forward: string }[];
+  /** Entries in IPVS's connection table now (ActiveConn + InActConn over the real servers). */
+  tracked?: number;
 }
 
 const SERVICE_LINE = /^(TCP|UDP)\s+(\d+\.\d+\.\d+\.\d+):(\d+)\b(.*)$/;
@@ -51,8 +53,9 @@ export function parseIpvsadm(text: string): ServiceCounters[] {
     }
     const rsMatch = REAL_SERVER_LINE.exec(line);
     if (rsMatch && current) {
-      const forward = (rsMatch[2] ?? '').trim().split(/\s+/)[0] ?? '';
+      const [forward = '', , active, inactive] = (rsMatch[2] ?? '').trim().split(/\s+/);
       current.forwards.push({ address: rsMatch[1] as string, forward });
+      current.tracked = (current.tracked ?? 0) + (Number(active) || 0) + (Number(inactive) || 0);
     }
   }
   return [...services.values()];
@@ -80,6 +83,23 @@ export function parseNftCounters(json: string, forward: string): ServiceCounters
     });
   }
   return services;
+}
+
+/**
+ * IPVS publishes its counters from an estimator that runs every 2 s (a slow or loaded machine may
+ * run it later), so a reading taken right after traffic can still show the counts from before it.
+ * A reading is settled when it equals one taken at least one estimator period earlier and counts at
+ * least the connections IPVS holds in its table right now.
+ */
+export const IPVS_ESTIMATOR_PERIOD_MS = 2_000;
+
+export function countersSettled(earlier: ServiceCounters | undefined, now: ServiceCounters): boolean {
+  if (earlier === undefined) return false;
+  const same =
+    earlier.connections === now.connections &&
+    earlier.inPackets === now.inPackets &&
+    earlier.outPackets === now.outPackets;
+  return same && (now.connections ?? 0) >= (now.tracked ?? 0);
 }
 
 function serviceKey(service: Pick<ServiceCounters, 'protocol' | 'vip' | 'port'>): string {

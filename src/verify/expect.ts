@@ -324,12 +324,13 @@ export function evaluateExec(
     },
   ];
   if (expect.match !== undefined) {
-    const ok = new RegExp(expect.match).test(result.stdout);
+    // Multiline, as grep reads: ^ and $ match at each line of the output (it ends in a newline).
+    const ok = new RegExp(expect.match, 'm').test(result.stdout);
     const first = firstLine(result.stdout);
     results.push({
       name: 'match',
       ok,
-      expected: `stdout matching /${expect.match}/`,
+      expected: `stdout matching /${expect.match}/m`,
       seen: result.stdout.trim() === '' ? 'empty stdout' : `stdout starting "${first.slice(0, 120)}"`,
     });
   }

@@ -22,6 +22,7 @@ import { compile } from '../../src/plan/compile.js';
 import { parseTopologyText } from '../../src/topology/load.js';
 import { validateTopology } from '../../src/topology/validate.js';
 import {
+  countersSettled,
   countHolds,
   formatCount,
   parseCount,
@@ -850,6 +851,7 @@ describe('parseIpvsadm', () => {
           { address: '10.77.2.131:8080', forward: 'Masq' },
           { address: '10.77.2.132:8080', forward: 'Masq' },
         ],
+        tracked: 110,
       },
     ]);
   });
@@ -889,6 +891,35 @@ UDP  10.78.0.100:53 sh
     ).toEqual([]);
     const statsOnly = IPVSADM_NAT.split('---')[0] as string;
     expect(parseIpvsadm(statsOnly)).toEqual([expect.objectContaining({ inPackets: 660, forwards: [] })]);
+  });
+});
+
+describe('countersSettled (IPVS publishes its counters every 2 s)', () => {
+  const reading = (connections: number, inPackets: number, tracked: number): ServiceCounters => ({
+    protocol: 'tcp',
+    vip: '10.78.0.100',
+    port: 8080,
+    connections,
+    inPackets,
+    outPackets: 0,
+    forwards: [],
+    tracked,
+  });
+
+  it('never settles on a first reading', () => {
+    expect(countersSettled(undefined, reading(10, 60, 10))).toBe(false);
+  });
+
+  it('settles when two readings agree and count every connection IPVS holds', () => {
+    expect(countersSettled(reading(111, 570, 111), reading(111, 570, 111))).toBe(true);
+    // Entries expire from the table; the counters keep them.
+    expect(countersSettled(reading(111, 570, 40), reading(111, 570, 12))).toBe(true);
+  });
+
+  it('waits while the counters still move or lag behind the connection table', () => {
+    expect(countersSettled(reading(49, 244, 111), reading(111, 570, 111))).toBe(false);
+    // The estimator has not run yet in a new namespace: zeros that agree are not yet the truth.
+    expect(countersSettled(reading(0, 0, 111), reading(0, 0, 111))).toBe(false);
   });
 });
 

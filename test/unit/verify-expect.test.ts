@@ -315,7 +315,7 @@ describe('evaluateExec', () => {
       {
         name: 'match',
         ok: true,
-        expected: 'stdout matching /via \\d+/',
+        expected: 'stdout matching /via \\d+/m',
         seen: 'stdout starting "172.16.253.100 via 172.16.253.129 dev eth0"',
       },
     ]);
@@ -327,8 +327,17 @@ describe('evaluateExec', () => {
         seen: 'exit 124',
         hint: 'exit 124: the command ran out of time',
       },
-      { name: 'match', ok: false, expected: 'stdout matching /via/', seen: 'empty stdout' },
+      { name: 'match', ok: false, expected: 'stdout matching /via/m', seen: 'empty stdout' },
     ]);
+  });
+});
+
+describe('evaluateExec match reads lines, as grep does', () => {
+  it('anchors ^ and $ at each line, so a counter with its newline matches ^N$', () => {
+    const [, match] = evaluateExec({ exitCode: 0, match: '^[1-9][0-9]*$' }, { exitCode: 0, stdout: '329\n' });
+    expect(match?.ok).toBe(true);
+    const [, zero] = evaluateExec({ exitCode: 0, match: '^[1-9][0-9]*$' }, { exitCode: 0, stdout: '0\n' });
+    expect(zero?.ok).toBe(false);
   });
 });
 

@@ -5,11 +5,16 @@
  * ipvsadm's Forward column names the method (Masq, Route, Tunnel).
  */
 import { KIND_TRAIT } from '../../core/kind-traits.js';
+import type { PlannedNode } from '../../core/plan.js';
+import type { ExecResult } from '../../core/runtime.js';
 import { forwardingMethod } from '../../kinds/forwarding.js';
+import { realClock } from '../../util/clock.js';
 import { parseDuration } from '../../util/duration.js';
 import {
+  countersSettled,
   countHolds,
   formatCount,
+  IPVS_ESTIMATOR_PERIOD_MS,
   parseCount,
   parseIpvsadm,
   parseNftCounters,
@@ -17,6 +22,7 @@ import {
   type ServiceCounters,
 } from '../director-counters.js';
 import type { ExpectationResult } from '../expect.js';
+import type { Evidence } from '../report.js';
 import {
   defineStepType,
   failedToRun,
@@ -55,6 +61,8 @@ interface RawDirectorStats {
 
 const IPVSADM_SCRIPT = 'ipvsadm -L -n --stats --exact && echo --- && ipvsadm -L -n';
 const NFT_COUNTERS = ['nft', '-j', 'list', 'counters'];
+/** How long to wait for IPVS's estimator to publish counters that hold still (a few periods). */
+const SETTLE_LIMIT_MS = 20_000;
 
 export const directorStatsStep = defineStepType<DirectorStatsStep, RawDirectorStats>({
   type: 'director-stats',
@@ -83,34 +91,22 @@ export const directorStatsStep = defineStepType<DirectorStatsStep, RawDirectorSt
   async run(step, { runtime, node }) {
     const onNftables = node.dataPlane === 'nftables';
     const cmd = onNftables ? NFT_COUNTERS : ['sh', '-c', IPVSADM_SCRIPT];
-    const result = await runtime.exec(node.containerName, cmd, { timeoutMs: step.timeoutMs });
-    const evidence = [toEvidence(onNftables ? 'nftables counters' : 'ipvsadm', cmd, result)];
-    if (result.exitCode !== 0) {
-      return failedToRun('', evidence, `exited ${result.exitCode}: ${outputLine(result)}`);
+    const label = onNftables ? 'nftables counters' : 'ipvsadm';
+    // nftables counts as packets pass; IPVS publishes from its estimator, so wait until it has.
+    const deadline = performance.now() + SETTLE_LIMIT_MS;
+    let earlier: ServiceCounters | undefined;
+    let evidence: Evidence[];
+    let service: ServiceCounters;
+    for (;;) {
+      const result = await runtime.exec(node.containerName, cmd, { timeoutMs: step.timeoutMs });
+      evidence = [toEvidence(label, cmd, result)];
+      const read = readService(step, node.name, result, onNftables, node.forwarding);
+      if (typeof read === 'string') return failedToRun('', evidence, read);
+      service = read;
+      if (onNftables || countersSettled(earlier, service) || performance.now() >= deadline) break;
+      earlier = service;
+      await realClock.sleep(IPVS_ESTIMATOR_PERIOD_MS + 200);
     }
-    let services: ServiceCounters[];
-    try {
-      services = onNftables
-        ? parseNftCounters(result.stdout, forwardingMethod(node.forwarding).ipvsadmForward)
-        : parseIpvsadm(result.stdout);
-    } catch (error) {
-      return failedToRun('', evidence, `cannot read the counters: ${(error as Error).message}`);
-    }
-    const chosen = services.filter(
-      (s) =>
-        (step.port === undefined || s.port === step.port) && (step.protocol ?? s.protocol) === s.protocol,
-    );
-    if (chosen.length !== 1) {
-      const listed = services.map((s) => `${s.protocol.toUpperCase()} :${s.port}`).join(', ') || 'none';
-      return failedToRun(
-        '',
-        evidence,
-        chosen.length === 0
-          ? `${node.name} has no virtual service${step.port !== undefined ? ` on port ${step.port}` : ''} (it has: ${listed})`
-          : `${node.name} has several virtual services (${listed}): say which with port:`,
-      );
-    }
-    const service = chosen[0] as ServiceCounters;
     const expectations = evaluateDirectorStats(step.expect, service, onNftables);
     const summary =
       `${service.protocol.toUpperCase()} :${service.port}` +
@@ -126,6 +122,33 @@ export const directorStatsStep = defineStepType<DirectorStatsStep, RawDirectorSt
     };
   },
 });
+
+/** The one service the step names, from one reading; a string says why it cannot be read. */
+function readService(
+  step: DirectorStatsStep,
+  nodeName: string,
+  result: ExecResult,
+  onNftables: boolean,
+  forwarding: PlannedNode['forwarding'],
+): ServiceCounters | string {
+  if (result.exitCode !== 0) return `exited ${result.exitCode}: ${outputLine(result)}`;
+  let services: ServiceCounters[];
+  try {
+    services = onNftables
+      ? parseNftCounters(result.stdout, forwardingMethod(forwarding).ipvsadmForward)
+      : parseIpvsadm(result.stdout);
+  } catch (error) {
+    return `cannot read the counters: ${(error as Error).message}`;
+  }
+  const chosen = services.filter(
+    (s) => (step.port === undefined || s.port === step.port) && (step.protocol ?? s.protocol) === s.protocol,
+  );
+  if (chosen.length === 1) return chosen[0] as ServiceCounters;
+  const listed = services.map((s) => `${s.protocol.toUpperCase()} :${s.port}`).join(', ') || 'none';
+  return chosen.length === 0
+    ? `${nodeName} has no virtual service${step.port !== undefined ? ` on port ${step.port}` : ''} (it has: ${listed})`
+    : `${nodeName} has several virtual services (${listed}): say which with port:`;
+}
 
 /** Pure: the step's expectations against one service's counters. */
 export function evaluateDirectorStats(
