@@ -7,6 +7,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { shellQuote } from '../util/shell.js';
+import { MAX_REQUESTS } from './tally-step.js';
 import type { RequestRecord } from './tally.js';
 
 export interface HttpTallyScriptInput {
@@ -20,7 +21,6 @@ export interface HttpTallyScriptInput {
 }
 
 /** The bounds validation holds a step to and the script asserts again: one set, used by both. */
-export const MAX_REQUESTS = 10_000;
 export const MIN_REQUEST_TIMEOUT_MS = 50;
 export const MAX_REQUEST_TIMEOUT_MS = 120_000;
 /** Fork + exec of curl and the shell's own work per iteration, on top of the request itself. */
