@@ -12,13 +12,14 @@ import { ipvsServiceCheck } from './ipvs-service.js';
 import { ospfFullCheck } from './ospf-full.js';
 import { routeCheck } from './route.js';
 import { tcpCheck } from './tcp.js';
+import { udpCheck } from './udp.js';
 
 /** How long a `wait:` or `ready:` condition is polled when it says no `timeout:`. */
 export const DEFAULT_WAIT_TIMEOUT_MS = 30_000;
 
 // In the order `wait:` names its keys in messages.
 const CHECK_TYPES = new Map<string, AnyCheckType>(
-  [routeCheck, ospfFullCheck, tcpCheck, httpCheck, ipvsServiceCheck, frrConfigCheck].map((type) => [
+  [routeCheck, ospfFullCheck, tcpCheck, udpCheck, httpCheck, ipvsServiceCheck, frrConfigCheck].map((type) => [
     type.type,
     type,
   ]),

@@ -49,6 +49,8 @@ export interface NodeConfig {
   engine?: 'auto' | 'ipvs' | 'nftables';
   services?: ServiceConfig[];
   http?: { port?: number; identity?: string };
+  /** A UDP responder (server kind), answering each datagram with X-Host and X-Remote-IP lines. */
+  udp?: { port?: number };
   ready?: WaitCondition[];
   /** The user's own config files (paths relative to the topology file) instead of rendered ones. */
   config?: Partial<Record<OwnConfig, string>>;

@@ -26,7 +26,7 @@ import {
 import { renderIpvsadmCommands, renderKeepalivedConfig } from './lvs.js';
 import { serviceAddress, type ResolvedService } from './lvs-service.js';
 import { FRR_CAPABILITIES, frrParts, START_FRR } from './routing.js';
-import { DEFAULT_HTTP_PORT } from './server.js';
+import { DEFAULT_HTTP_PORT, DEFAULT_UDP_PORT } from './server.js';
 
 const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
 const KEEPALIVED_LOG = '/var/log/keepalived.log';
@@ -161,6 +161,11 @@ export function servicesNeedingIpvs(node: NodeConfig): string[] {
   });
 }
 
+/** Where a real server listens for a service of `protocol`: its nginx HTTP port, or its UDP responder's. */
+function listeningPort(node: NodeConfig | undefined, protocol: 'tcp' | 'udp'): number {
+  return protocol === 'udp' ? (node?.udp?.port ?? DEFAULT_UDP_PORT) : (node?.http?.port ?? DEFAULT_HTTP_PORT);
+}
+
 function resolveServices(context: KindContext): ResolvedService[] {
   const directorNetworks = new Set(context.interfaces.map((iface) => iface.network));
   const nodes = context.topology.topology.nodes;
@@ -182,7 +187,7 @@ function resolveServices(context: KindContext): ResolvedService[] {
       const candidates = context.interfacesOf(rs.node);
       const iface = candidates.find((candidate) => directorNetworks.has(candidate.network)) ?? candidates[0];
       const remaps = forwardingMethod(service.method).remapsPorts;
-      const port = remaps ? (nodes[rs.node]?.http?.port ?? DEFAULT_HTTP_PORT) : service.port;
+      const port = remaps ? listeningPort(nodes[rs.node], service.protocol ?? 'tcp') : service.port;
       return { node: rs.node, ip: iface?.ip ?? '', mac: iface?.mac ?? '', port, weight: rs.weight ?? 1 };
     }),
   }));
@@ -296,6 +301,14 @@ function checkDirector({ name, node, topology, kindHas }: KindCheckContext): Top
         });
         return;
       }
+      if (service.protocol === 'udp' && target.udp === undefined) {
+        issues.push({
+          path: where,
+          message: `real server "${rs.node}" of a UDP service has no UDP responder`,
+          fix: `add \`udp: { port: ${method?.remapsPorts ? DEFAULT_UDP_PORT : service.port} }\` to ${rs.node}`,
+        });
+        return;
+      }
       issues.push(
         ...(method?.checkRealServer({
           director: name,
@@ -303,7 +316,8 @@ function checkDirector({ name, node, topology, kindHas }: KindCheckContext): Top
           servicePort: service.port,
           realServer: rs.node,
           realServerNode: target,
-          realServerPort: target.http?.port ?? DEFAULT_HTTP_PORT,
+          realServerPort: listeningPort(target, service.protocol ?? 'tcp'),
+          realServerPortKey: service.protocol === 'udp' ? 'udp.port' : 'http.port',
           directorsOfRealServer: directorsServing(topology, rs.node, method.name, kindHas),
           where,
         }) ?? []),

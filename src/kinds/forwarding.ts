@@ -71,8 +71,10 @@ export interface RealServerCheck {
   servicePort: number;
   realServer: string;
   realServerNode: NodeConfig;
-  /** The real server's HTTP port. */
+  /** Where the real server listens for this service: its HTTP port, or its UDP responder's. */
   realServerPort: number;
+  /** The key that sets realServerPort on the real server: `http.port` or `udp.port`. */
+  realServerPortKey: 'http.port' | 'udp.port';
   /** Every director of the topology with a service of this method that names this real server. */
   directorsOfRealServer: string[];
   where: (string | number)[];
@@ -120,6 +122,7 @@ const DIRECT_ROUTING: ForwardingMethod = {
     realServer,
     realServerNode,
     realServerPort,
+    realServerPortKey,
     where,
   }) {
     const issues: TopologyIssue[] = [];
@@ -135,7 +138,7 @@ const DIRECT_ROUTING: ForwardingMethod = {
       issues.push({
         path: where,
         message: `real server "${realServer}" listens on ${realServerPort} but the service port is ${servicePort}; DR cannot change ports`,
-        fix: `set http.port: ${servicePort} on ${realServer} or port: ${realServerPort} on the service`,
+        fix: `set ${realServerPortKey}: ${servicePort} on ${realServer} or port: ${realServerPort} on the service`,
       });
     }
     const directorNetworks = new Set(Object.keys(directorNode.networks ?? {}));
@@ -258,7 +261,15 @@ const TUNNELING: ForwardingMethod = {
       : {},
   }),
   realServerKernel: ['ipip'],
-  checkRealServer({ directorNode, servicePort, realServer, realServerNode, realServerPort, where }) {
+  checkRealServer({
+    directorNode,
+    servicePort,
+    realServer,
+    realServerNode,
+    realServerPort,
+    realServerPortKey,
+    where,
+  }) {
     const issues: TopologyIssue[] = [];
     const vip = directorNode.vip;
     if (vip && realServerNode.vip !== vip) {
@@ -272,7 +283,7 @@ const TUNNELING: ForwardingMethod = {
       issues.push({
         path: where,
         message: `real server "${realServer}" listens on ${realServerPort} but the service port is ${servicePort}; TUN cannot change ports`,
-        fix: `set http.port: ${servicePort} on ${realServer} or port: ${realServerPort} on the service`,
+        fix: `set ${realServerPortKey}: ${servicePort} on ${realServer} or port: ${realServerPort} on the service`,
       });
     }
     return issues;

@@ -24,6 +24,8 @@ export function renderIpvsadmCommands(services: ResolvedService[]): string[] {
   return commands;
 }
 
+const UDP_CHECK_PAYLOAD = Buffer.from('lblab\n').toString('hex');
+
 export function renderKeepalivedConfig(routerId: string, services: ResolvedService[]): string {
   const lines = ['global_defs {', `  router_id ${routerId}`, '}', ''];
   for (const service of services) {
@@ -43,6 +45,15 @@ export function renderKeepalivedConfig(routerId: string, services: ResolvedServi
         lines.push(`        status_code ${service.healthCheck.status}`);
         lines.push('      }');
         lines.push(`      connect_timeout ${service.healthCheck.connectTimeout}`);
+        lines.push('      retry 1');
+        lines.push('      delay_before_retry 1');
+        lines.push('    }');
+      } else {
+        // A datagram ("lblab\n" in hex) that must be answered: a closed port or a silent server is down.
+        lines.push('    UDP_CHECK {');
+        lines.push(`      connect_timeout ${service.healthCheck.connectTimeout}`);
+        lines.push(`      payload ${UDP_CHECK_PAYLOAD}`);
+        lines.push('      require_reply');
         lines.push('      retry 1');
         lines.push('      delay_before_retry 1');
         lines.push('    }');

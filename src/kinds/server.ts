@@ -8,11 +8,12 @@ import { BASE_CAPABILITIES, type KindContext, type NodeKind } from './kind.js';
 import { NGINX_ERROR_LOG, renderNginxConfig } from './nginx.js';
 
 export const DEFAULT_HTTP_PORT = 8080;
+export const DEFAULT_UDP_PORT = 8053;
 
 export const serverKind: NodeKind = {
   name: 'server',
   description: 'nginx real server answering with X-Host: <identity> and X-Remote-IP',
-  keys: ['vip', 'http'],
+  keys: ['vip', 'http', 'udp'],
   capabilities: BASE_CAPABILITIES,
   traits: [KIND_TRAIT.realServer],
   ownConfigs: ['nginx'],
@@ -20,6 +21,7 @@ export const serverKind: NodeKind = {
   build(context) {
     const port = context.node.http?.port ?? DEFAULT_HTTP_PORT;
     const identity = context.node.http?.identity ?? context.name;
+    const udpPort = context.node.udp ? (context.node.udp.port ?? DEFAULT_UDP_PORT) : undefined;
     const served = servingDirector(context);
     const method = forwardingMethod(served?.method);
     const realServer = method.realServer({
@@ -29,13 +31,18 @@ export const serverKind: NodeKind = {
     });
     const setup = [
       ...realServer.setup,
-      { summary: `nginx on :${port} (X-Host: ${identity})`, commands: ['nginx'] },
+      {
+        summary: `nginx on :${port}${udpPort !== undefined ? ` and UDP :${udpPort}` : ''} (X-Host: ${identity})`,
+        commands: ['nginx'],
+      },
     ];
     return {
       files: [
         {
           path: '/etc/nginx/nginx.conf',
-          content: context.ownConfig('nginx') ?? renderNginxConfig({ port, identity }),
+          content:
+            context.ownConfig('nginx') ??
+            renderNginxConfig({ port, identity, ...(udpPort !== undefined && { udpPort }) }),
           mode: 0o644,
         },
       ],
@@ -49,6 +56,18 @@ export const serverKind: NodeKind = {
           header: { name: 'X-Host', value: identity },
           timeoutMs: 20_000,
         },
+        ...(udpPort !== undefined
+          ? [
+              {
+                type: 'udp',
+                node: context.name,
+                host: '127.0.0.1',
+                port: udpPort,
+                header: { name: 'X-Host', value: identity },
+                timeoutMs: 20_000,
+              },
+            ]
+          : []),
       ],
       logs: [NGINX_ERROR_LOG],
       sysctls: realServer.sysctls,

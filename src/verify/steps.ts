@@ -17,6 +17,7 @@ import { execStep } from './step-types/exec.js';
 import { httpTallyStep } from './step-types/http-tally.js';
 import { showStep } from './step-types/show.js';
 import { sysctlStep } from './step-types/sysctl.js';
+import { udpTallyStep } from './step-types/udp-tally.js';
 import { waitStep } from './step-types/wait.js';
 
 // In the order help and messages list them.
@@ -25,6 +26,7 @@ const STEP_TYPES = new Map<string, AnyStepType>(
     sysctlStep,
     addressesStep,
     httpTallyStep,
+    udpTallyStep,
     waitStep,
     execStep,
     showStep,

@@ -1,12 +1,12 @@
-/** Pure tally maths over the per-request records of an http-tally step. */
+/** Pure tally maths over the per-request records of a tally step (http-tally, udp-tally). */
 
-/** One request as the http-tally script saw it. */
+/** One request as the tally script saw it. */
 export interface RequestRecord {
   /** The source address it was sent from (curl --interface), when the step lists sources. */
   source?: string;
-  /** HTTP status; 0 when no response arrived (curl prints 000). */
-  status: number;
-  /** The tallied response header's value; absent or empty when the response had none. */
+  /** HTTP status; 0 when no response arrived (curl prints 000); absent for a UDP exchange. */
+  status?: number;
+  /** The tallied response header's (or reply line's) value; absent or empty when the answer had none. */
   header?: string;
   /** Total time in milliseconds. */
   ms: number;
@@ -30,7 +30,7 @@ export interface SourceTally {
 }
 
 export interface LatencySummary {
-  /** Nearest-rank percentiles over the requests that got an HTTP response. */
+  /** Nearest-rank percentiles over the requests that got an answer (an HTTP response, a UDP reply). */
   p50: number;
   p95: number;
   max: number;
@@ -38,7 +38,7 @@ export interface LatencySummary {
 
 export interface TallySummary {
   requests: number;
-  /** Requests that got a 2xx/3xx response carrying the header: the ones tallied. */
+  /** Requests answered (HTTP 2xx/3xx, or a UDP reply) with the header: the ones tallied. */
   answered: number;
   /** requests - answered. */
   failures: number;
@@ -55,8 +55,10 @@ export interface TallySummary {
 /** Why a record does not count, or undefined when it does. */
 export function failureReason(record: RequestRecord, header: string): string | undefined {
   if (record.error !== undefined) return record.error;
-  if (record.status === 0) return 'no response';
-  if (record.status >= 400 || record.status < 200) return `HTTP ${record.status}`;
+  if (record.status !== undefined) {
+    if (record.status === 0) return 'no response';
+    if (record.status >= 400 || record.status < 200) return `HTTP ${record.status}`;
+  }
   if (!record.header) return `no ${header} header`;
   return undefined;
 }
@@ -83,7 +85,7 @@ export function tallyRecords(records: RequestRecord[], header: string): TallySum
     if (source) increment(source.counts, value);
   }
   const answered = records.length - sum(reasons.values());
-  const latencies = records.filter((r) => r.status > 0).map((r) => r.ms);
+  const latencies = records.filter(gotAnswer).map((r) => r.ms);
   return {
     requests: records.length,
     answered,
@@ -98,6 +100,11 @@ export function tallyRecords(records: RequestRecord[], header: string): TallySum
     })),
     ...(latencies.length > 0 && { latencyMs: latencySummary(latencies) }),
   };
+}
+
+/** An HTTP response of any status, or a UDP reply. */
+function gotAnswer(record: RequestRecord): boolean {
+  return record.status === undefined ? record.error === undefined : record.status > 0;
 }
 
 /** Nearest-rank percentile: the smallest value with at least q of the values at or below it. */

@@ -82,8 +82,14 @@ describe.skipIf(!prerequisites.ok)('LVS methods on real IPVS (sandbox)', () => {
         expect(json.dataPlanes).toEqual({ lb: 'ipvs' });
         const stats = json.verify.steps.find((s) => s.type === 'director-stats');
         expect(stats?.summary).toMatch(/out [1-9]\d* pkts, Masq$/);
-        expect(await forwardColumn(lab('lvs-nat'), 'sandbox')).toMatch(
-          /->\s+10\.77\.2\.131:8080\s+Masq\s+1\b/,
+        const list = await forwardColumn(lab('lvs-nat'), 'sandbox');
+        expect(list).toMatch(/->\s+10\.77\.2\.131:8080\s+Masq\s+1\b/);
+        // ipvsadm -u: the UDP service, its replies back through the director (keepalived's UDP_CHECK kept both).
+        expect(list).toMatch(/UDP\s+10\.77\.1\.100:53 rr/);
+        expect(list).toMatch(/->\s+10\.77\.2\.131:8053\s+Masq\s+1\b/);
+        const udpStats = json.verify.steps.filter((s) => s.type === 'director-stats')[1];
+        expect(udpStats?.summary).toMatch(
+          /^UDP :53, [1-9]\d* conns, in [1-9]\d* pkts, out [1-9]\d* pkts, Masq$/,
         );
         const keepalived = await lblab([
           'exec',
@@ -109,6 +115,7 @@ describe.skipIf(!prerequisites.ok)('LVS methods on real IPVS (sandbox)', () => {
         const list = await forwardColumn(natIpvsadm, 'sandbox');
         expect(list).toMatch(/TCP\s+10\.77\.1\.100:80 rr/);
         expect(list).toMatch(/->\s+10\.77\.2\.132:8080\s+Masq\s+1\b/);
+        expect(list).toMatch(/->\s+10\.77\.2\.132:8053\s+Masq\s+1\b/);
         const keepalived = await lblab([
           'exec',
           natIpvsadm,

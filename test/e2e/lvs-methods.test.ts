@@ -1,7 +1,7 @@
 /**
  * The LVS method labs on a host engine without IPVS: NAT and DR pass their experiments on the
  * nftables stand-ins, and the labs that need IPVS (TUN, the schedulers) are refused before anything
- * is created. The same labs on the sandbox's real IPVS: test/pending-e2e/lvs-methods-sandbox.test.ts.
+ * is created. The same labs on the sandbox's real IPVS: lvs-methods-sandbox.test.ts.
  */
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -47,6 +47,11 @@ describe.skipIf(hostHasIpvs)('LVS methods on a host engine without IPVS (nftable
       expect(json.dataPlanes).toEqual({ lb: 'nftables' });
       const stats = json.verify.steps.find((s) => s.type === 'director-stats');
       expect(stats?.summary).toMatch(/out [1-9]\d* pkts, Masq \(nftables stand-in\)$/);
+      // The UDP service: datagrams spread over both servers and their replies counted on the way back.
+      const udp = json.verify.steps.filter((s) => s.type === 'udp-tally');
+      expect(udp[0]?.tally?.values.map((v) => v.value).sort()).toEqual(['web1', 'web2']);
+      const udpStats = json.verify.steps.filter((s) => s.type === 'director-stats')[1];
+      expect(udpStats?.summary).toMatch(/^UDP :53, in [1-9]\d* pkts, out [1-9]\d* pkts, Masq/);
       expect((await lblab(['down', lab('lvs-nat'), '--engine', 'docker'])).exitCode).toBe(0);
     },
     LONG,

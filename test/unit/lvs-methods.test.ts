@@ -37,7 +37,10 @@ import type { HttpTallyStep } from '../../src/verify/step-types/http-tally.js';
 import { judgeNeighbor, parseNeighborMac, type NeighborStep } from '../../src/verify/step-types/neighbor.js';
 import { tallyRecords, type RequestRecord } from '../../src/verify/tally.js';
 
-const NAT_TEXT = readFileSync('topologies/lvs-nat.yml', 'utf8');
+/** The shipped NAT lab, whole: its TCP service and its UDP one. */
+const NAT_UDP_TEXT = readFileSync('topologies/lvs-nat.yml', 'utf8');
+/** The NAT lab with its TCP service only: most tests below are about that one. */
+const NAT_TEXT = withoutUdp(NAT_UDP_TEXT);
 const DR_TEXT = readFileSync('topologies/lvs-dr.yml', 'utf8');
 /** A fixed place for the file: labels must not depend on where the tests run. */
 const FILE = '/labs/lab.yml';
@@ -55,6 +58,20 @@ function edit(text: string, from: string, to: string): string {
 }
 
 const natWith = (from: string, to: string) => edit(NAT_TEXT, from, to);
+
+/** Cuts the UDP service, the servers' UDP responders and the UDP verify steps out of the NAT lab. */
+function withoutUdp(text: string): string {
+  const cut = (from: string, to: string) => {
+    const start = text.indexOf(from);
+    const end = text.indexOf(to, start);
+    if (start < 0 || end < 0) throw new Error(`cannot cut "${from}" .. "${to}"`);
+    text = text.slice(0, start) + text.slice(end);
+  };
+  cut('        # The same pair behind a UDP service', '\n    # lblab points');
+  cut('  # UDP: each datagram', '  # The gateway matters');
+  text = text.replace(/^ *# nginx's stream module.*\n/m, '').replace(/^ *udp: \{ port: 8053 \}\n/gm, '');
+  return text;
+}
 
 function configOf(text: string): TopologyConfig {
   return validateTopology(parseTopologyText(FILE, Buffer.from(text)));
@@ -367,6 +384,7 @@ describe('forwarding method nat', () => {
         realServer: 'web1',
         realServerNode: web1,
         realServerPort: 8080,
+        realServerPortKey: 'http.port',
         directorsOfRealServer: ['lb'],
         where,
         ...overrides,
@@ -1641,5 +1659,63 @@ describe('openTopology reads own config files', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// UDP services: a responder on the real servers, ipvsadm -u / keepalived UDP_CHECK, udp-tally
+
+describe('UDP services', () => {
+  it('NAT maps the UDP service port to each real server UDP responder, for ipvsadm and keepalived', () => {
+    const ipvsadm = nodeOf(plan(edit(NAT_UDP_TEXT, 'lvs: keepalived', 'lvs: ipvsadm'), WITH_IPVS), 'lb');
+    expect(commandsOf(ipvsadm).join('\n')).toContain('ipvsadm -A -u 10.77.1.100:53 -s rr');
+    expect(commandsOf(ipvsadm).join('\n')).toContain(
+      'ipvsadm -a -u 10.77.1.100:53 -r 10.77.2.131:8053 -m -w 1',
+    );
+    const keepalived = fileOf(nodeOf(plan(NAT_UDP_TEXT, WITH_IPVS), 'lb'), KEEPALIVED_CONF);
+    expect(keepalived).toContain('virtual_server 10.77.1.100 53 {');
+    expect(keepalived).toContain('  real_server 10.77.2.132 8053 {');
+  });
+
+  it('a server with udp: runs a stream server in the same nginx and waits until it answers as itself', () => {
+    const web1 = nodeOf(plan(NAT_UDP_TEXT, WITH_IPVS), 'web1');
+    const conf = fileOf(web1, '/etc/nginx/nginx.conf');
+    expect(conf.startsWith('load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n')).toBe(true);
+    expect(conf).toContain(
+      '    listen 8053 udp reuseport;\n    return "X-Host: web1\\nX-Remote-IP: $remote_addr\\n";',
+    );
+    expect(web1.readiness.map((check) => check.type)).toEqual(['http', 'udp']);
+    expect(web1.readiness[1]).toMatchObject({
+      host: '127.0.0.1',
+      port: 8053,
+      header: { name: 'X-Host', value: 'web1' },
+    });
+  });
+
+  it('a server without udp: loads no stream module', () => {
+    const web1 = nodeOf(plan(DR_TEXT, WITH_IPVS), 'web1');
+    expect(fileOf(web1, '/etc/nginx/nginx.conf')).not.toContain('stream');
+    expect(web1.readiness.map((check) => check.type)).toEqual(['http']);
+  });
+
+  it('refuses a UDP service whose real server has no UDP responder, saying what to add', () => {
+    const text = edit(NAT_UDP_TEXT, '      udp: { port: 8053 }\n\n    web2:', '\n    web2:');
+    expect(issuesOf(text)).toEqual([
+      expect.objectContaining({
+        message: 'real server "web1" of a UDP service has no UDP responder',
+        fix: 'add `udp: { port: 8053 }` to web1',
+      }),
+    ]);
+  });
+
+  it('DR names udp.port when a UDP real server listens on another port than the service', () => {
+    const text = edit(
+      edit(DR_TEXT, '          method: dr\n', '          method: dr\n          protocol: udp\n'),
+      'web1:\n      kind: server\n',
+      'web1:\n      kind: server\n      udp: { port: 9053 }\n',
+    );
+    expect(issuesOf(text).map((issue) => issue.fix)).toContain(
+      'set udp.port: 8080 on web1 or port: 9053 on the service',
+    );
   });
 });

@@ -160,11 +160,15 @@ describe('renderKeepalivedConfig', () => {
     expect(renderKeepalivedConfig('lb1', [service()])).not.toContain('persistence_timeout');
   });
 
-  it('has no HTTP check for a UDP service', () => {
+  it('checks a UDP service with a datagram that must be answered, not with HTTP', () => {
     const config = renderKeepalivedConfig('lb1', [service({ protocol: 'udp', port: 53 })]);
     expect(config).toContain('  protocol UDP\n');
     expect(config).toContain('  real_server 10.0.0.12 53 {\n');
     expect(config).not.toContain('HTTP_GET');
+    // "lblab\n" in hex; require_reply: a silent server counts as down, not only a refusing one.
+    expect(config).toContain(
+      '    UDP_CHECK {\n      connect_timeout 3\n      payload 6c626c61620a\n      require_reply\n',
+    );
   });
 
   it('balances its braces for any number of services and real servers', () => {
