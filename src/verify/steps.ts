@@ -14,6 +14,7 @@ import { addressesStep } from './step-types/addresses.js';
 import { directorStatsStep } from './step-types/director-stats.js';
 import { neighborStep } from './step-types/neighbor.js';
 import { execStep } from './step-types/exec.js';
+import { holdConnectionsStep } from './step-types/hold-connections.js';
 import { httpTallyStep } from './step-types/http-tally.js';
 import { showStep } from './step-types/show.js';
 import { sysctlStep } from './step-types/sysctl.js';
@@ -27,6 +28,7 @@ const STEP_TYPES = new Map<string, AnyStepType>(
     addressesStep,
     httpTallyStep,
     udpTallyStep,
+    holdConnectionsStep,
     waitStep,
     execStep,
     showStep,

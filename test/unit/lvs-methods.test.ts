@@ -35,7 +35,10 @@ import { checkVerifySteps, parseVerifySteps } from '../../src/verify/steps.js';
 import { evaluateDirectorStats, type DirectorStatsStep } from '../../src/verify/step-types/director-stats.js';
 import type { HttpTallyStep } from '../../src/verify/step-types/http-tally.js';
 import { judgeNeighbor, parseNeighborMac, type NeighborStep } from '../../src/verify/step-types/neighbor.js';
+import { judgeHeld } from '../../src/verify/step-types/hold-connections.js';
+import { toRecords as toUdpRecords } from '../../src/verify/step-types/udp-tally.js';
 import { tallyRecords, type RequestRecord } from '../../src/verify/tally.js';
+import { parseUdpExchangeOutput, replyValue, udpExchangeCommand } from '../../src/checks/udp-exchange.js';
 
 /** The shipped NAT lab, whole: its TCP service and its UDP one. */
 const NAT_UDP_TEXT = readFileSync('topologies/lvs-nat.yml', 'utf8');
@@ -1717,5 +1720,115 @@ describe('UDP services', () => {
     expect(issuesOf(text).map((issue) => issue.fix)).toContain(
       'set udp.port: 8080 on web1 or port: 9053 on the service',
     );
+  });
+});
+
+describe('udp-tally and hold-connections steps', () => {
+  const NODES = new Set(['client', 'lb', 'web1']);
+  const KINDS = new Map([
+    ['client', 'linux'],
+    ['lb', 'director'],
+    ['web1', 'server'],
+  ]);
+  const issuesFor = (raw: unknown[]) => checkVerifySteps(parseVerifySteps(raw), NODES, KINDS);
+
+  it('accepts a UDP tally and a hold within nginx idle timeout', () => {
+    expect(
+      issuesFor([
+        { 'udp-tally': { node: 'client', target: '10.77.1.100:53', requests: 20, expect: { distinct: 2 } } },
+        { 'hold-connections': { node: 'client', target: '10.79.1.100:8085', count: 4, for: '45s' } },
+      ]),
+    ).toEqual([]);
+  });
+
+  it('parses a UDP tally target into host and port, with a 1 s answer timeout', () => {
+    const [step] = parseVerifySteps([{ 'udp-tally': { node: 'client', target: '10.77.1.100:53' } }]);
+    expect(step).toMatchObject({
+      type: 'udp-tally',
+      host: '10.77.1.100',
+      port: 53,
+      requests: 100,
+      timeoutMs: 1000,
+    });
+  });
+
+  it('refuses a UDP port out of range and a tally expecting more values than requests', () => {
+    expect(
+      issuesFor([
+        {
+          'udp-tally': { node: 'client', target: '10.77.1.100:70000', requests: 2, expect: { distinct: 3 } },
+        },
+      ]).map((issue) => issue.message),
+    ).toEqual(['port 70000 is not between 1 and 65535', 'distinct 3 cannot be met by 2 requests']);
+  });
+
+  it('refuses a hold longer than nginx keeps an idle connection, saying why', () => {
+    expect(
+      issuesFor([
+        { 'hold-connections': { node: 'client', target: '10.79.1.100:8085', count: 4, for: '2m' } },
+      ]),
+    ).toEqual([
+      expect.objectContaining({
+        path: ['verify', 0, 'hold-connections', 'for'],
+        message: 'for must be from 1s to 55s, not 120000ms',
+      }),
+    ]);
+  });
+
+  it('judges the hold by the established connections the node counts', () => {
+    expect(judgeHeld(4, 4)).toEqual({
+      name: 'established',
+      ok: true,
+      expected: '4 connection(s) established',
+      seen: '4',
+    });
+    expect(judgeHeld(4, 1)).toMatchObject({ ok: false, seen: '1' });
+  });
+
+  it('turns UDP exchanges into tally records: answers by their X-Host line, silence as a failure', () => {
+    const records = toUdpRecords(
+      [
+        { ms: 1.2, reply: ['X-Host: web1', 'X-Remote-IP: 10.77.1.130'] },
+        { ms: 1000, error: 'timed out' },
+        { ms: 0.9, reply: ['no header here'] },
+      ],
+      { header: 'X-Host', sources: [] },
+    );
+    expect(records).toEqual([{ ms: 1.2, header: 'web1' }, { ms: 1000, error: 'timed out' }, { ms: 0.9 }]);
+    const tally = tallyRecords(records, 'X-Host');
+    expect(tally.values).toEqual([{ value: 'web1', count: 1, share: 1 }]);
+    expect(tally.failureReasons).toEqual([
+      { reason: 'no X-Host header', count: 1 },
+      { reason: 'timed out', count: 1 },
+    ]);
+  });
+});
+
+describe('parseUdpExchangeOutput', () => {
+  it('reads one line per datagram and keeps a missing one as a failure', () => {
+    const out =
+      '0\t0.001200\treply\tX-Host: web1\\nX-Remote-IP: 10.77.1.130\\n\n2\t1.000100\terror\tConnection refused\n';
+    expect(parseUdpExchangeOutput(out, 3)).toEqual([
+      { ms: 1.2, reply: ['X-Host: web1', 'X-Remote-IP: 10.77.1.130'] },
+      { ms: 0, error: 'no output for this request' },
+      { ms: 1000.1, error: 'connection refused (nothing listens on that port)' },
+    ]);
+  });
+
+  it('finds a reply line by name without case', () => {
+    expect(replyValue(['x-host:  web2 ', 'X-Remote-IP: 1.2.3.4'], 'X-Host')).toBe('web2');
+    expect(replyValue(['X-Remote-IP: 1.2.3.4'], 'X-Host')).toBeUndefined();
+  });
+
+  it('passes every value as its own argument, never as script text', () => {
+    const cmd = udpExchangeCommand({
+      host: '10.0.0.1',
+      port: 53,
+      requests: 5,
+      timeoutMs: 500,
+      sources: ['10.0.0.9'],
+    });
+    expect(cmd.slice(0, 2)).toEqual(['perl', '-e']);
+    expect(cmd.slice(3)).toEqual(['10.0.0.1', '53', '5', '0.5', '10.0.0.9']);
   });
 });
