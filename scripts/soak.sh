@@ -102,7 +102,7 @@ for run in $(seq 1 "$runs"); do
     try {
       const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
       if (r.error) throw new Error(r.error.message);
-      const tallies = r.verify.steps.filter((s) => s.type === "http-tally").map((s) => s.summary).join(" | ");
+      const tallies = r.verify.steps.filter((s) => s.tally !== undefined).map((s) => s.summary).join(" | ");
       const t = r.timings;
       console.log(`${r.engine}, up ${(t.totalMs / 1000).toFixed(1)} s, verify ${(r.verify.durationMs / 1000).toFixed(1)} s, ` +
         `${r.verify.counts.passed}/${r.verify.counts.steps} steps: ${tallies}`);

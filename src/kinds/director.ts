@@ -87,7 +87,9 @@ export const directorKind: NodeKind = {
         mode: 0o644,
       });
       setup.push({
-        summary: 'keepalived (virtual_server, HTTP_GET health checks)',
+        summary: context.ownConfig('keepalived')
+          ? 'keepalived (your own keepalived.conf)'
+          : `keepalived (virtual_server, ${healthChecks(services)} health checks)`,
         commands: [
           // Refuse a bad config here, with keepalived's own words, not as a missing IPVS service later.
           `keepalived --config-test -f ${KEEPALIVED_CONF}`,
@@ -159,6 +161,14 @@ export function servicesNeedingIpvs(node: NodeConfig): string[] {
       : `forwarding method "${service.method}" has no nftables stand-in`;
     return why ? [`${(service.protocol ?? 'tcp').toUpperCase()} ${node.vip}:${service.port}: ${why}`] : [];
   });
+}
+
+/** The keepalived checkers the rendered config uses: HTTP_GET for TCP services, UDP_CHECK for UDP. */
+function healthChecks(services: ResolvedService[]): string {
+  const protocols = new Set(services.map((s) => s.protocol));
+  return [protocols.has('tcp') && 'HTTP_GET', protocols.has('udp') && 'UDP_CHECK']
+    .filter(Boolean)
+    .join(' and ');
 }
 
 /** Where a real server listens for a service of `protocol`: its nginx HTTP port, or its UDP responder's. */

@@ -215,7 +215,7 @@ describe.skipIf(!prerequisites.ok)('LVS methods on real IPVS (sandbox)', () => {
   );
 
   it(
-    'schedulers: rr thirds, wrr 3:2:1 within 5 points, sh and persistence keep each source on one server',
+    'schedulers: rr thirds, wrr 3:2:1 within 5 points, sh and persistence keep each source on one server, lc avoids the loaded server',
     () =>
       withLab(lab('lvs-schedulers'), async (json) => {
         const list = await forwardColumn(lab('lvs-schedulers'), 'sandbox');
@@ -223,7 +223,13 @@ describe.skipIf(!prerequisites.ok)('LVS methods on real IPVS (sandbox)', () => {
         expect(list).toMatch(/TCP\s+10\.79\.1\.100:8083 sh/);
         expect(list).toMatch(/TCP\s+10\.79\.1\.100:8084 rr persistent 300/);
         expect(list).toMatch(/->\s+10\.79\.2\.131:8080\s+Masq\s+3\b/);
-        expect(json.verify.steps.filter((s) => s.type === 'http-tally')).toHaveLength(5);
+        expect(list).toMatch(/TCP\s+10\.79\.1\.100:8085 lc/);
+        const tallies = json.verify.steps.filter((s) => s.type === 'http-tally');
+        expect(tallies).toHaveLength(6);
+        // lc: web1 held four open connections, so not one of the new ones went to it.
+        const lc = tallies[5]?.tally;
+        expect(lc?.values.map((v) => v.value).sort()).toEqual(['web2', 'web3']);
+        expect(lc?.answered).toBe(60);
       }),
     LONG,
   );
