@@ -6,6 +6,10 @@ import type { VerifyProgressEvent } from '../verify/runner.js';
 
 export function describeVerifyProgress(event: VerifyProgressEvent): string | undefined {
   if (event.type === 'step-start') return undefined;
+  if (event.type === 'undone') {
+    const { what, ok, error } = event.result;
+    return `verify: undone: ${what}${ok ? '' : ` FAILED: ${error ?? 'error'}`}`;
+  }
   const { result } = event;
   return `verify [${event.index + 1}/${event.total}] ${result.verdict.toUpperCase()} ${result.name} (${result.node}): ${result.summary}`;
 }

@@ -89,13 +89,22 @@ export default class Up extends LblabCommand {
         import('../cli/verify-output.js'),
         import('../verify/render-report.js'),
       ]);
-      verify = await verifyLab(engine, args.file, {
-        labName: flags.name,
-        onProgress: (event) => {
-          const line = describeVerifyProgress(event);
-          if (line) this.progress(line);
-        },
-      });
+      // Ctrl-C during the experiment: the steps' faults are undone, the lab itself stays up.
+      const verifyInterrupt = abortOnSignals(() =>
+        this.logToStderr('interrupted twice: leaving at once; faults injected by verify may remain'),
+      );
+      try {
+        verify = await verifyLab(engine, args.file, {
+          labName: flags.name,
+          signal: verifyInterrupt.signal,
+          onProgress: (event) => {
+            const line = describeVerifyProgress(event);
+            if (line) this.progress(line);
+          },
+        });
+      } finally {
+        verifyInterrupt.dispose();
+      }
       await writeJunit(flags.junit, verify);
       if (!this.jsonEnabled()) this.log(`\n${renderHumanReport(verify)}`);
       if (!verify.ok) process.exitCode = 1;

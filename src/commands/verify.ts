@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
+import { abortOnSignals } from '../cli/signals.js';
 import type { VerifyReport } from '../verify/report.js';
 import { stepTypeNames } from '../verify/steps.js';
 
@@ -31,13 +32,23 @@ export default class Verify extends LblabCommand {
       import('../lab/lab.js'),
       import('../verify/render-report.js'),
     ]);
-    const report = await verifyLab(engine, args.file, {
-      labName: flags.name,
-      onProgress: (event) => {
-        const line = describeVerifyProgress(event);
-        if (line) this.progress(line);
-      },
-    });
+    // Ctrl-C stops the run between steps; the faults the steps injected are undone before it exits.
+    const interrupt = abortOnSignals(() =>
+      this.logToStderr('interrupted twice: leaving at once; faults injected by verify may remain'),
+    );
+    let report: VerifyReport;
+    try {
+      report = await verifyLab(engine, args.file, {
+        labName: flags.name,
+        signal: interrupt.signal,
+        onProgress: (event) => {
+          const line = describeVerifyProgress(event);
+          if (line) this.progress(line);
+        },
+      });
+    } finally {
+      interrupt.dispose();
+    }
     await writeJunit(flags.junit, report);
     if (!this.jsonEnabled()) this.log(renderHumanReport(report));
     if (!report.ok) process.exitCode = 1;

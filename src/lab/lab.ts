@@ -276,6 +276,8 @@ export async function labStatus(engine: Engine, lab: string | undefined): Promis
 export interface VerifyOptions {
   labName?: string;
   onProgress?: (event: VerifyProgressEvent) => void;
+  /** A signal stops the run between steps; the faults the steps injected are undone first. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -348,6 +350,7 @@ export async function verifyLab(
         });
       },
       onProgress: options.onProgress,
+      ...(options.signal && { signal: options.signal }),
     },
     parseVerifySteps(topology.config.verify),
   );

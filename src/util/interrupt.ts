@@ -7,8 +7,11 @@ const SIGNAL_NUMBER: Record<InterruptSignal, number> = { SIGHUP: 1, SIGINT: 2, S
 
 /** Raised when a signal stopped `up`; the exit code follows the shell convention (128 + signal). */
 export class InterruptedError extends Error {
-  constructor(readonly signal: InterruptSignal) {
-    super(`interrupted by ${signal}; everything this run created was removed`);
+  constructor(
+    readonly signal: InterruptSignal,
+    what = 'everything this run created was removed',
+  ) {
+    super(`interrupted by ${signal}; ${what}`);
     this.name = 'InterruptedError';
   }
 

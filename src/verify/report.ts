@@ -56,6 +56,14 @@ export interface VerifyReport {
   /** What the verdicts should be read with, e.g. that the topology file changed since `up`. */
   warnings?: string[];
   steps: StepResult[];
+  /** The faults the steps injected, put back when the run ended (newest first). */
+  undone?: UndoResult[];
+}
+
+export interface UndoResult {
+  what: string;
+  ok: boolean;
+  error?: string;
 }
 
 export function summarizeSteps(steps: StepResult[]): Pick<VerifyReport, 'ok' | 'counts'> {

@@ -1,18 +1,21 @@
 /**
  * Runs the `verify:` steps against a running lab, in order. A failed or broken step does not stop the
- * ones after it: the report carries every step's verdict, expectations and evidence.
+ * ones after it: the report carries every step's verdict, expectations and evidence. A signal stops
+ * the run between steps. Either way, every fault a step injected is undone before the run returns.
  */
 import { performance } from 'node:perf_hooks';
 import type { Plan, ReadinessCheck } from '../core/plan.js';
 import type { ContainerRuntime } from '../core/runtime.js';
+import { InterruptedError } from '../util/interrupt.js';
 import { errorMessage } from '../util/text.js';
-import { summarizeSteps, type StepResult, type VerifyReport } from './report.js';
+import { summarizeSteps, type StepResult, type UndoResult, type VerifyReport } from './report.js';
 import type { StepOutcome, VerifyStep } from './step-type.js';
 import { stepTypeOf } from './steps.js';
 
 export type VerifyProgressEvent =
   | { type: 'step-start'; index: number; total: number; name: string; stepType: string; node: string }
-  | { type: 'step-end'; index: number; total: number; result: StepResult };
+  | { type: 'step-end'; index: number; total: number; result: StepResult }
+  | { type: 'undone'; result: UndoResult };
 
 export interface VerifyContext {
   runtime: ContainerRuntime;
@@ -22,6 +25,13 @@ export interface VerifyContext {
   onProgress?: (event: VerifyProgressEvent) => void;
   /** Monotonic milliseconds, for durations; injectable for tests. */
   now?: () => number;
+  /** Aborted by a signal: no further step starts, the faults are undone, InterruptedError is raised. */
+  signal?: AbortSignal;
+}
+
+interface PendingUndo {
+  what: string;
+  undo: () => Promise<void>;
 }
 
 export async function runVerification(ctx: VerifyContext, steps: VerifyStep[]): Promise<VerifyReport> {
@@ -29,32 +39,19 @@ export async function runVerification(ctx: VerifyContext, steps: VerifyStep[]): 
   const startedAt = new Date().toISOString();
   const start = now();
   const results: StepResult[] = [];
-  for (const step of steps) {
-    const base = { index: step.index, total: steps.length };
-    ctx.onProgress?.({ type: 'step-start', ...base, name: step.name, stepType: step.type, node: step.node });
-    const stepStart = now();
-    let outcome: StepOutcome;
-    try {
-      outcome = await runStep(ctx, step);
-    } catch (error) {
-      outcome = {
-        verdict: 'error',
-        summary: 'error',
-        expectations: [],
-        evidence: [],
-        error: errorMessage(error),
-      };
-    }
-    const result: StepResult = {
-      index: step.index,
-      name: step.name,
-      type: step.type,
-      node: step.node,
-      durationMs: Math.round(now() - stepStart),
-      ...outcome,
-    };
-    results.push(result);
-    ctx.onProgress?.({ type: 'step-end', ...base, result });
+  const pending: PendingUndo[] = [];
+  const undoLater = (what: string, undo: () => Promise<void>) => void pending.push({ what, undo });
+  let undone: UndoResult[];
+  try {
+    await runSteps();
+  } finally {
+    undone = await undoAll(pending, ctx.onProgress);
+  }
+  if (ctx.signal?.aborted) {
+    throw new InterruptedError(
+      InterruptedError.from(ctx.signal).signal,
+      `verify interrupted after ${results.length} of ${steps.length} steps; ${undone.length} fault(s) undone`,
+    );
   }
   return {
     lab: ctx.plan.lab,
@@ -63,15 +60,83 @@ export async function runVerification(ctx: VerifyContext, steps: VerifyStep[]): 
     durationMs: Math.round(now() - start),
     ...summarizeSteps(results),
     steps: results,
+    ...(undone.length > 0 && { undone }),
   };
+
+  async function runSteps(): Promise<void> {
+    for (const step of steps) {
+      if (ctx.signal?.aborted) return;
+      const base = { index: step.index, total: steps.length };
+      ctx.onProgress?.({
+        type: 'step-start',
+        ...base,
+        name: step.name,
+        stepType: step.type,
+        node: step.node,
+      });
+      const stepStart = now();
+      let outcome: StepOutcome;
+      try {
+        outcome = await runStep(ctx, step, undoLater);
+      } catch (error) {
+        outcome = {
+          verdict: 'error',
+          summary: 'error',
+          expectations: [],
+          evidence: [],
+          error: errorMessage(error),
+        };
+      }
+      const result: StepResult = {
+        index: step.index,
+        name: step.name,
+        type: step.type,
+        node: step.node,
+        durationMs: Math.round(now() - stepStart),
+        ...outcome,
+      };
+      results.push(result);
+      ctx.onProgress?.({ type: 'step-end', ...base, result });
+    }
+  }
+}
+
+/** Newest first; one that fails does not keep the others from running. */
+async function undoAll(
+  pending: PendingUndo[],
+  onProgress: VerifyContext['onProgress'],
+): Promise<UndoResult[]> {
+  const results: UndoResult[] = [];
+  for (const { what, undo } of [...pending].reverse()) {
+    let result: UndoResult;
+    try {
+      await undo();
+      result = { what, ok: true };
+    } catch (error) {
+      result = { what, ok: false, error: errorMessage(error) };
+    }
+    results.push(result);
+    onProgress?.({ type: 'undone', result });
+  }
+  return results;
 }
 
 /** The step's own type runs it, on the planned node it names. */
-async function runStep(ctx: VerifyContext, step: VerifyStep): Promise<StepOutcome> {
+async function runStep(
+  ctx: VerifyContext,
+  step: VerifyStep,
+  undoLater: (what: string, undo: () => Promise<void>) => void,
+): Promise<StepOutcome> {
   const node = ctx.plan.nodes.find((n) => n.name === step.node);
   if (!node) {
     const known = ctx.plan.nodes.map((n) => n.name).join(', ');
     throw new Error(`node "${step.node}" is not in the plan (nodes: ${known})`);
   }
-  return stepTypeOf(step).run(step, { runtime: ctx.runtime, plan: ctx.plan, node, waitFor: ctx.waitFor });
+  return stepTypeOf(step).run(step, {
+    runtime: ctx.runtime,
+    plan: ctx.plan,
+    node,
+    waitFor: ctx.waitFor,
+    undoLater,
+  });
 }

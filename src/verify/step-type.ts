@@ -40,6 +40,11 @@ export interface StepRunContext {
   node: PlannedNode;
   /** Polls a readiness check until it holds; rejects with a message saying what was tried for how long. */
   waitFor: (check: ReadinessCheck) => Promise<void>;
+  /**
+   * How to put back what this step changed (a fault it injected): the runner undoes, newest first,
+   * when the run ends, whether it passed, failed or was interrupted.
+   */
+  undoLater: (what: string, undo: () => Promise<void>) => void;
 }
 
 /** What a step produced; the runner adds identity and timing. */

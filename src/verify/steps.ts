@@ -19,6 +19,7 @@ import { httpTallyStep } from './step-types/http-tally.js';
 import { showStep } from './step-types/show.js';
 import { sysctlStep } from './step-types/sysctl.js';
 import { udpTallyStep } from './step-types/udp-tally.js';
+import { weightStep } from './step-types/weight.js';
 import { waitStep } from './step-types/wait.js';
 
 // In the order help and messages list them.
@@ -29,6 +30,7 @@ const STEP_TYPES = new Map<string, AnyStepType>(
     httpTallyStep,
     udpTallyStep,
     holdConnectionsStep,
+    weightStep,
     waitStep,
     execStep,
     showStep,

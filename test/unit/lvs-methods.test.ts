@@ -36,6 +36,7 @@ import { evaluateDirectorStats, type DirectorStatsStep } from '../../src/verify/
 import type { HttpTallyStep } from '../../src/verify/step-types/http-tally.js';
 import { judgeNeighbor, parseNeighborMac, type NeighborStep } from '../../src/verify/step-types/neighbor.js';
 import { judgeHeld } from '../../src/verify/step-types/hold-connections.js';
+import { realServerEntry } from '../../src/verify/step-types/weight.js';
 import { toRecords as toUdpRecords } from '../../src/verify/step-types/udp-tally.js';
 import { tallyRecords, type RequestRecord } from '../../src/verify/tally.js';
 import { parseUdpExchangeOutput, replyValue, udpExchangeCommand } from '../../src/checks/udp-exchange.js';
@@ -1830,5 +1831,45 @@ describe('parseUdpExchangeOutput', () => {
     });
     expect(cmd.slice(0, 2)).toEqual(['perl', '-e']);
     expect(cmd.slice(3)).toEqual(['10.0.0.1', '53', '5', '0.5', '10.0.0.9']);
+  });
+});
+
+describe('weight step', () => {
+  const LIST = `IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  10.79.1.100:8085 lc
+  -> 10.79.2.131:8080             Masq    1      4          0
+  -> 10.79.2.132:8080             Masq    0      0          0
+`;
+  it('finds a real server by its address, with the method to keep and the weight to put back', () => {
+    expect(realServerEntry(LIST, '10.79.2.132')).toEqual({
+      address: '10.79.2.132:8080',
+      forward: 'Masq',
+      weight: 0,
+    });
+    expect(realServerEntry(LIST, '10.79.2.13')).toBeUndefined();
+  });
+
+  it('is checked against the topology: a director, a known real server, a VIP:port', () => {
+    const NODES = new Set(['client', 'lb', 'web1']);
+    const KINDS = new Map([
+      ['client', 'linux'],
+      ['lb', 'director'],
+      ['web1', 'server'],
+    ]);
+    const issues = checkVerifySteps(
+      parseVerifySteps([
+        { weight: { node: 'lb', service: '10.79.1.100:8085', 'real-server': 'web1', weight: 0 } },
+        { weight: { node: 'client', service: '10.79.1.100:99999', 'real-server': 'web9', weight: 0 } },
+      ]),
+      NODES,
+      KINDS,
+    );
+    expect(issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+      ['verify.1.weight.node', 'weight needs a node of kind director; "client" is a linux'],
+      ['verify.1.weight.real-server', expect.stringContaining('web9')],
+      ['verify.1.weight.service', 'service "10.79.1.100:99999" is not VIP:port'],
+    ]);
   });
 });

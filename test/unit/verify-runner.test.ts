@@ -1,11 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReadinessTimeout } from '../../src/checks/wait.js';
 import type { Plan, PlannedNode, ReadinessCheck } from '../../src/core/plan.js';
 import type { ExecOptions, ExecResult, NetnsHelperSpec } from '../../src/core/runtime.js';
 import { FakeRuntime, ok } from '../support/fake-runtime.js';
 import { tuningFor } from '../../src/plan/engine-tuning.js';
 import { runVerification, type VerifyProgressEvent } from '../../src/verify/runner.js';
-import { parseVerifySteps } from '../../src/verify/steps.js';
+import { parseVerifySteps, registerStepType } from '../../src/verify/steps.js';
+import { defineStepType, type VerifyStep } from '../../src/verify/step-type.js';
+import { InterruptedError } from '../../src/util/interrupt.js';
 
 function plannedNode(name: string, kind: string, extra: Partial<PlannedNode> = {}): PlannedNode {
   return {
@@ -248,7 +250,7 @@ describe('runVerification', () => {
       label: 'director-stats',
       command: 'nft list ruleset',
     });
-    expect(events.map((e) => `${e.type} ${e.index}`).slice(0, 4)).toEqual([
+    expect(events.map((e) => `${e.type} ${'index' in e ? e.index : ''}`).slice(0, 4)).toEqual([
       'step-start 0',
       'step-end 0',
       'step-start 1',
@@ -361,5 +363,98 @@ describe('runVerification', () => {
     expect(report.steps[1]?.evidence[0]?.stderr).toBe('Memory allocation problem\n');
     expect(report.steps[2]?.tally?.answered).toBe(1);
     expect(report).toMatchObject({ ok: false, counts: { errors: 4 } });
+  });
+});
+
+describe('runVerification undoes what the steps changed', () => {
+  /** A step that changes a value in `state` and says how to put it back; `fail: true` also throws. */
+  const state = new Map<string, string>();
+  const setStep = defineStepType<
+    VerifyStep & { key: string; value: string; fail: boolean },
+    Record<string, string>
+  >({
+    type: 'test-set',
+    parse: (raw, index) => ({
+      type: 'test-set',
+      index,
+      name: `set ${raw.key}`,
+      node: raw.node ?? '',
+      key: raw.key ?? '',
+      value: raw.value ?? '',
+      fail: raw.fail === 'yes',
+    }),
+    async run(step, { undoLater }) {
+      const before = state.get(step.key) ?? 'unset';
+      state.set(step.key, step.value);
+      undoLater(`${step.key} back to ${before}`, async () => {
+        if (step.key === 'stuck') throw new Error('cannot put it back');
+        state.set(step.key, before);
+      });
+      if (step.fail) throw new Error('the step broke after changing things');
+      return { verdict: 'pass', summary: `${step.key}=${step.value}`, expectations: [], evidence: [] };
+    },
+  });
+  let unregister: () => void;
+  beforeAll(() => {
+    unregister = registerStepType(setStep);
+  });
+  afterAll(() => unregister());
+
+  const steps = (...raw: Record<string, string>[]) =>
+    parseVerifySteps(raw.map((r) => ({ 'test-set': { node: 'router', ...r } })));
+
+  it('newest first, after the last step, whatever the verdicts; one that fails does not stop the rest', async () => {
+    state.clear();
+    state.set('a', '1');
+    const events: VerifyProgressEvent[] = [];
+    const report = await runVerification(
+      { ...context(new FakeLab()), onProgress: (e) => events.push(e) },
+      steps({ key: 'a', value: '2' }, { key: 'stuck', value: 'x' }, { key: 'a', value: '3', fail: 'yes' }),
+    );
+    expect(report.steps.map((s) => s.verdict)).toEqual(['pass', 'pass', 'error']);
+    expect(report.undone).toEqual([
+      { what: 'a back to 2', ok: true },
+      { what: 'stuck back to unset', ok: false, error: 'cannot put it back' },
+      { what: 'a back to 1', ok: true },
+    ]);
+    expect(state.get('a')).toBe('1');
+    expect(events.filter((e) => e.type === 'undone')).toHaveLength(3);
+  });
+
+  it('a signal stops the run between steps, undoes, and raises InterruptedError', async () => {
+    state.clear();
+    const controller = new AbortController();
+    const abortingStep = defineStepType<VerifyStep, Record<string, string>>({
+      type: 'test-abort',
+      parse: (raw, index) => ({ type: 'test-abort', index, name: 'Ctrl-C', node: raw.node ?? '' }),
+      async run() {
+        controller.abort('SIGTERM');
+        return { verdict: 'pass', summary: 'signalled', expectations: [], evidence: [] };
+      },
+    });
+    const unregisterAbort = registerStepType(abortingStep);
+    try {
+      const run = runVerification({ ...context(new FakeLab()), signal: controller.signal }, [
+        ...steps({ key: 'b', value: 'on' }),
+        ...parseVerifySteps([{ 'test-abort': { node: 'router' } }]).map((s) => ({ ...s, index: 1 })),
+        ...steps({ key: 'never', value: 'run' }).map((s) => ({ ...s, index: 2 })),
+      ]);
+      await expect(run).rejects.toThrow(
+        'interrupted by SIGTERM; verify interrupted after 2 of 3 steps; 1 fault(s) undone',
+      );
+      await expect(run).rejects.toBeInstanceOf(InterruptedError);
+      expect(state.get('b')).toBe('unset');
+      expect(state.has('never')).toBe(false);
+    } finally {
+      unregisterAbort();
+    }
+  });
+
+  it('a run that changed nothing reports no undone list', async () => {
+    const report = await runVerification(
+      context(new FakeLab()),
+      parseVerifySteps([{ show: { node: 'router', what: 'ospf-routes' } }]),
+    );
+    expect(report.undone).toBeUndefined();
   });
 });

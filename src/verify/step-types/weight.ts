@@ -1,0 +1,129 @@
+/**
+ * weight: set a real server's weight in a director's IPVS service (`ipvsadm -e ... -w N`), e.g. 0 to
+ * drain or quiesce it. A fault: the weight it found is put back when the run ends.
+ */
+import { isIPv4 } from 'node:net';
+import { KIND_TRAIT } from '../../core/kind-traits.js';
+import type { TopologyIssue } from '../../core/issue.js';
+import { defineStepType, failedToRun, outputLine, toEvidence, type VerifyStep } from '../step-type.js';
+
+export interface WeightStep extends VerifyStep {
+  type: 'weight';
+  /** The virtual service, VIP:port. */
+  service: string;
+  protocol: 'tcp' | 'udp';
+  realServer: string;
+  weight: number;
+}
+
+interface RawWeight {
+  node: string;
+  service: string;
+  protocol?: 'tcp' | 'udp';
+  'real-server': string;
+  weight: number;
+}
+
+/** ipvsadm's Forward column -> the flag that keeps the method when a real server is edited. */
+const METHOD_FLAG: Record<string, string> = { Route: '-g', Masq: '-m', Tunnel: '-i' };
+
+/** One real server's line of `ipvsadm -L -n -t|-u VIP:port`, found by its address. */
+export function realServerEntry(
+  list: string,
+  ip: string,
+): { address: string; forward: string; weight: number } | undefined {
+  for (const line of list.split('\n')) {
+    const match = /^\s+->\s+(\d+\.\d+\.\d+\.\d+):(\d+)\s+(\S+)\s+(\d+)\b/.exec(line);
+    if (match && match[1] === ip) {
+      return {
+        address: `${ip}:${match[2] as string}`,
+        forward: match[3] as string,
+        weight: Number(match[4]),
+      };
+    }
+  }
+  return undefined;
+}
+
+export const weightStep = defineStepType<WeightStep, RawWeight>({
+  type: 'weight',
+  parse(raw, index) {
+    return {
+      type: 'weight',
+      index,
+      name: `weight ${raw['real-server']} ${raw.weight} on ${raw.service}`,
+      node: raw.node,
+      service: raw.service,
+      protocol: raw.protocol ?? 'tcp',
+      realServer: raw['real-server'],
+      weight: raw.weight,
+    };
+  },
+  check(step, { at, requireTrait, nodeExists }) {
+    const issues: TopologyIssue[] = [
+      ...requireTrait(KIND_TRAIT.director, 'weight', at('node')),
+      ...nodeExists(step.realServer, at('real-server')),
+    ];
+    const [vip = '', port = ''] = step.service.split(':');
+    if (!isIPv4(vip) || !/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65_535) {
+      issues.push({ path: at('service'), message: `service "${step.service}" is not VIP:port` });
+    }
+    return issues;
+  },
+  async run(step, { runtime, plan, node, undoLater }) {
+    if (node.dataPlane !== 'ipvs') {
+      return failedToRun(
+        '',
+        [],
+        `${node.name} forwards with ${node.dataPlane ?? 'no data plane'}: changing a weight needs IPVS (--engine sandbox)`,
+      );
+    }
+    const flag = step.protocol === 'udp' ? '-u' : '-t';
+    const list = ['ipvsadm', '-L', '-n', flag, step.service];
+    const listed = await runtime.exec(node.containerName, list);
+    const evidence = [toEvidence('service', list, listed)];
+    if (listed.exitCode !== 0) {
+      return failedToRun(
+        '',
+        evidence,
+        `${node.name} has no IPVS service ${step.service}: ${outputLine(listed)}`,
+      );
+    }
+    const ips = plan.nodes.find((n) => n.name === step.realServer)?.interfaces.map((i) => i.ip) ?? [];
+    const entry = ips.map((ip) => realServerEntry(listed.stdout, ip)).find((e) => e !== undefined);
+    const method = entry && METHOD_FLAG[entry.forward];
+    if (!entry || !method) {
+      return failedToRun(
+        '',
+        evidence,
+        `${step.realServer} is not a real server of ${step.service} on ${node.name}`,
+      );
+    }
+    const set = (weight: number) => [
+      'ipvsadm',
+      '-e',
+      flag,
+      step.service,
+      '-r',
+      entry.address,
+      method,
+      '-w',
+      String(weight),
+    ];
+    const changed = await runtime.exec(node.containerName, set(step.weight));
+    evidence.push(toEvidence('ipvsadm -e', set(step.weight), changed));
+    if (changed.exitCode !== 0) {
+      return failedToRun('', evidence, `ipvsadm -e exited ${changed.exitCode}: ${outputLine(changed)}`);
+    }
+    undoLater(`weight ${entry.weight} for ${step.realServer} on ${node.name} ${step.service}`, async () => {
+      const back = await runtime.exec(node.containerName, set(entry.weight));
+      if (back.exitCode !== 0) throw new Error(`ipvsadm -e exited ${back.exitCode}: ${outputLine(back)}`);
+    });
+    return {
+      verdict: 'pass',
+      summary: `${step.realServer} (${entry.address}) weight ${entry.weight} -> ${step.weight}`,
+      expectations: [],
+      evidence,
+    };
+  },
+});
