@@ -138,5 +138,6 @@ async function runStep(
     node,
     waitFor: ctx.waitFor,
     undoLater,
+    ...(ctx.signal && { signal: ctx.signal }),
   });
 }

@@ -45,6 +45,8 @@ export interface StepRunContext {
    * when the run ends, whether it passed, failed or was interrupted.
    */
   undoLater: (what: string, undo: () => Promise<void>) => void;
+  /** Aborted by Ctrl-C: a long step (a user's command) stops early so the faults are undone promptly. */
+  signal?: AbortSignal;
 }
 
 /** What a step produced; the runner adds identity and timing. */

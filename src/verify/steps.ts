@@ -20,6 +20,7 @@ import { showStep } from './step-types/show.js';
 import { sysctlStep } from './step-types/sysctl.js';
 import { udpTallyStep } from './step-types/udp-tally.js';
 import { weightStep } from './step-types/weight.js';
+import { linkStep } from './step-types/link.js';
 import { waitStep } from './step-types/wait.js';
 
 // In the order help and messages list them.
@@ -31,6 +32,7 @@ const STEP_TYPES = new Map<string, AnyStepType>(
     udpTallyStep,
     holdConnectionsStep,
     weightStep,
+    linkStep,
     waitStep,
     execStep,
     showStep,

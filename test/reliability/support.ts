@@ -123,7 +123,12 @@ export interface RunningUp {
 
 /** Starts `lblab up ...` as a child process (no shell in between), reading its stderr as it comes. */
 export function startUp(args: string[]): RunningUp {
-  const child = execa('node', [`${PROJECT_ROOT}bin/run.js`, 'up', ...args], {
+  return startCommand('up', args);
+}
+
+/** Any lblab command, started in the background, whose stderr the test can wait on. */
+export function startCommand(command: string, args: string[]): RunningUp {
+  const child = execa('node', [`${PROJECT_ROOT}bin/run.js`, command, ...args], {
     cwd: PROJECT_ROOT,
     reject: false,
     // execa would send SIGKILL 5 s after a SIGTERM; the point is to see what lblab does with it.
@@ -147,7 +152,7 @@ export function startUp(args: string[]): RunningUp {
       new Promise<void>((resolve, reject) => {
         if (stderr.includes(text)) return resolve();
         waiters.push({ text, resolve });
-        void ended.then(() => reject(new Error(`up ended before printing "${text}":\n${stderr}`)));
+        void ended.then(() => reject(new Error(`${command} ended before printing "${text}":\n${stderr}`)));
       }),
   };
 }

@@ -37,6 +37,7 @@ import type { HttpTallyStep } from '../../src/verify/step-types/http-tally.js';
 import { judgeNeighbor, parseNeighborMac, type NeighborStep } from '../../src/verify/step-types/neighbor.js';
 import { judgeHeld } from '../../src/verify/step-types/hold-connections.js';
 import { realServerEntry } from '../../src/verify/step-types/weight.js';
+import { linkIsUp, routesToRestore } from '../../src/verify/step-types/link.js';
 import { toRecords as toUdpRecords } from '../../src/verify/step-types/udp-tally.js';
 import { tallyRecords, type RequestRecord } from '../../src/verify/tally.js';
 import { parseUdpExchangeOutput, replyValue, udpExchangeCommand } from '../../src/checks/udp-exchange.js';
@@ -1871,5 +1872,29 @@ TCP  10.79.1.100:8085 lc
       ['verify.1.weight.real-server', expect.stringContaining('web9')],
       ['verify.1.weight.service', 'service "10.79.1.100:99999" is not VIP:port'],
     ]);
+  });
+});
+
+describe('link step', () => {
+  it('puts back the static routes the kernel drops with a link, not the kernel nor a daemon ones', () => {
+    const routes = `default via 10.77.2.129 dev eth0
+10.77.2.0/24 dev eth0 proto kernel scope link src 10.77.2.131
+172.16.253.100 nhid 12 proto ospf metric 20
+10.99.0.0/16 via 10.77.2.1 dev eth0 proto static
+10.50.0.0/16 via 10.60.0.1 dev eth1
+172.16.1.0/24 via 10.77.2.140 dev eth0 proto ospf metric 20
+`;
+    expect(routesToRestore(routes, 'eth0')).toEqual([
+      'default via 10.77.2.129 dev eth0',
+      '10.99.0.0/16 via 10.77.2.1 dev eth0 proto static',
+    ]);
+    expect(routesToRestore(routes, 'eth1')).toEqual(['10.50.0.0/16 via 10.60.0.1 dev eth1']);
+  });
+
+  it('reads the administrative state from ip -o link show', () => {
+    expect(linkIsUp('2: eth0@if9: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP')).toBe(
+      true,
+    );
+    expect(linkIsUp('2: eth0@if9: <BROADCAST,MULTICAST> mtu 1500 qdisc noqueue state DOWN')).toBe(false);
   });
 });

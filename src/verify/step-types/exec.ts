@@ -46,9 +46,12 @@ export const execStep = defineStepType<
     }
     return [...issues, ...timeoutIssues(step.timeoutMs, at('timeout'))];
   },
-  async run(step, { runtime, node }) {
+  async run(step, { runtime, node, signal }) {
     const cmd = ['sh', '-c', step.cmd];
-    const result = await runtime.exec(node.containerName, cmd, { timeoutMs: step.timeoutMs });
+    const result = await runtime.exec(node.containerName, cmd, {
+      timeoutMs: step.timeoutMs,
+      ...(signal && { signal }),
+    });
     const expectations = evaluateExec(step, result);
     return {
       verdict: expectations.every((e) => e.ok) ? 'pass' : 'fail',

@@ -1,0 +1,82 @@
+/**
+ * Faults are undone: a fault step's change is put back when verify ends, whether it passed or was
+ * stopped by a signal in the middle of a long step (which ends early rather than making Ctrl-C wait).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lblab } from '../support/cli.js';
+import {
+  downLabs,
+  ENGINE,
+  linuxTopology,
+  removeTempDirs,
+  startCommand,
+  tempDir,
+  writeTopology,
+} from './support.js';
+
+const LAB = 'rel-fault-undo';
+let file: string;
+
+beforeAll(async () => {
+  await downLabs([LAB]);
+  const dir = await tempDir();
+  const lab = linuxTopology(LAB, '10.244.7.0/24', {
+    a: { ip: '10.244.7.10', extra: ['exec: ["ip route add 10.99.0.0/16 via 10.244.7.11"]'] },
+    b: { ip: '10.244.7.11' },
+  });
+  file = await writeTopology(
+    dir,
+    `${LAB}.yml`,
+    `${lab}verify:
+  - name: a loses its link
+    link: { node: a, dev: eth0, state: down }
+  - name: a long experiment
+    exec: { node: b, cmd: "sleep 60", timeout: 2m }
+`,
+  );
+  const up = await lblab(['up', file, ...ENGINE]);
+  expect(up.exitCode, String(up.stderr)).toBe(0);
+}, 180_000);
+
+afterAll(async () => {
+  await downLabs([LAB]);
+  await removeTempDirs();
+}, 120_000);
+
+/** eth0's state and a's routes, as the node sees them. */
+async function linkAndRoutes(): Promise<string> {
+  const result = await lblab([
+    'exec',
+    file,
+    'a',
+    ...ENGINE,
+    '--',
+    'sh',
+    '-c',
+    'ip -o link show dev eth0 | grep -o "state [A-Z]*"; ip -4 route',
+  ]);
+  return String(result.stdout);
+}
+
+describe('a fault injected by verify', () => {
+  it('SIGTERM during the next, long step: the step ends early, the link and its route come back, exit 143', async () => {
+    const before = await linkAndRoutes();
+    expect(before).toContain('state UP');
+    expect(before).toContain('10.99.0.0/16 via 10.244.7.11 dev eth0');
+
+    const started = Date.now();
+    const verify = startCommand('verify', [file, ...ENGINE]);
+    await verify.waitFor('eth0 up -> down');
+    expect(await linkAndRoutes()).toContain('state DOWN');
+    verify.child.kill('SIGTERM');
+    const result = await verify.child;
+    expect(result.exitCode).toBe(143);
+    expect(verify.stderr()).toContain('verify: undone: eth0 up on a');
+    expect(verify.stderr()).toContain(
+      'interrupted by SIGTERM; verify interrupted after 2 of 2 steps; 1 fault(s) undone',
+    );
+    // The 60 s step did not hold Ctrl-C back.
+    expect(Date.now() - started).toBeLessThan(40_000);
+    expect(await linkAndRoutes()).toBe(before);
+  }, 120_000);
+});
