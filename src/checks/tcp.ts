@@ -1,5 +1,6 @@
 /** tcp: a TCP connection from the node to host:port is accepted. */
 import type { ReadinessCheck } from '../core/plan.js';
+import { isPort, splitHostPort } from '../util/ipv4.js';
 import { defineCheckType } from './check-type.js';
 
 export interface TcpCheck extends ReadinessCheck {
@@ -11,19 +12,14 @@ export interface TcpCheck extends ReadinessCheck {
 export const tcpCheck = defineCheckType<TcpCheck>({
   type: 'tcp',
   waitKey: 'tcp',
-  parse: (wait, timeoutMs) => {
-    const target = wait.tcp as string;
-    const colon = target.lastIndexOf(':');
-    return {
-      type: 'tcp',
-      node: wait.node,
-      host: target.slice(0, colon),
-      port: Number(target.slice(colon + 1)),
-      timeoutMs,
-    };
-  },
+  parse: (wait, timeoutMs) => ({
+    type: 'tcp',
+    node: wait.node,
+    ...splitHostPort(wait.tcp as string),
+    timeoutMs,
+  }),
   issues: (check, { at }) =>
-    !Number.isInteger(check.port) || check.port < 1 || check.port > 65_535
+    !isPort(check.port)
       ? [{ path: at('tcp'), message: `port ${check.port} is not between 1 and 65535` }]
       : [],
   describe: (check) => `TCP ${check.host}:${check.port} open`,

@@ -1,5 +1,6 @@
 /** udp: a datagram from the node to host:port is answered (and, for lblab's own servers, says who answered). */
 import type { ReadinessCheck } from '../core/plan.js';
+import { isPort, splitHostPort } from '../util/ipv4.js';
 import { defineCheckType } from './check-type.js';
 import { parseUdpExchangeOutput, replyValue, udpExchangeCommand } from './udp-exchange.js';
 
@@ -16,19 +17,14 @@ const ANSWER_TIMEOUT_MS = 1_000;
 export const udpCheck = defineCheckType<UdpCheck>({
   type: 'udp',
   waitKey: 'udp',
-  parse: (wait, timeoutMs) => {
-    const target = wait.udp as string;
-    const colon = target.lastIndexOf(':');
-    return {
-      type: 'udp',
-      node: wait.node,
-      host: target.slice(0, colon),
-      port: Number(target.slice(colon + 1)),
-      timeoutMs,
-    };
-  },
+  parse: (wait, timeoutMs) => ({
+    type: 'udp',
+    node: wait.node,
+    ...splitHostPort(wait.udp as string),
+    timeoutMs,
+  }),
   issues: (check, { at }) =>
-    !Number.isInteger(check.port) || check.port < 1 || check.port > 65_535
+    !isPort(check.port)
       ? [{ path: at('udp'), message: `port ${check.port} is not between 1 and 65535` }]
       : [],
   describe: (check) =>

@@ -1,8 +1,11 @@
-/** Shared by `verify` and `up --verify`: progress lines, the human report and the JUnit file. */
+/** Shared by `verify` and `up --verify`: the run under Ctrl-C, progress lines, the human report, JUnit. */
 import { writeFile } from 'node:fs/promises';
+import { verifyLab } from '../lab/lab.js';
+import type { Engine } from '../runtime/engine.js';
 import { renderJunit } from '../verify/render-report.js';
 import type { VerifyReport } from '../verify/report.js';
 import type { VerifyProgressEvent } from '../verify/runner.js';
+import { abortOnSignals } from './signals.js';
 
 export function describeVerifyProgress(event: VerifyProgressEvent): string | undefined {
   if (event.type === 'step-start') return undefined;
@@ -16,4 +19,31 @@ export function describeVerifyProgress(event: VerifyProgressEvent): string | und
 
 export async function writeJunit(path: string | undefined, report: VerifyReport): Promise<void> {
   if (path) await writeFile(path, renderJunit(report));
+}
+
+/**
+ * Runs the experiment with its progress on `progress`. A first Ctrl-C stops it between steps (a
+ * running command ends early) and undoes the faults the steps injected; a second leaves at once.
+ */
+export async function verifyUntilInterrupted(
+  engine: Engine,
+  file: string,
+  labName: string | undefined,
+  out: { progress: (line: string) => void; warn: (line: string) => void },
+): Promise<VerifyReport> {
+  const interrupt = abortOnSignals(() =>
+    out.warn('interrupted twice: leaving at once; faults injected by verify may remain'),
+  );
+  try {
+    return await verifyLab(engine, file, {
+      labName,
+      signal: interrupt.signal,
+      onProgress: (event) => {
+        const line = describeVerifyProgress(event);
+        if (line) out.progress(line);
+      },
+    });
+  } finally {
+    interrupt.dispose();
+  }
 }

@@ -54,7 +54,7 @@ export default class Up extends LblabCommand {
     }
     const lab = await labNameFor(args.file, flags.name);
     const engine = await this.engineForUp(flags.engine, lab);
-    const { upLab, verifyLab } = await import('../lab/lab.js');
+    const { upLab } = await import('../lab/lab.js');
     // With --name, `down FILE` would name the file's lab, not this one.
     const downCommand = `lblab down ${flags.name ? `--name ${lab}` : shellQuote(args.file)}`;
     const interrupt = abortOnSignals(() =>
@@ -85,26 +85,15 @@ export default class Up extends LblabCommand {
     );
     let verify: VerifyReport | undefined;
     if (flags.verify) {
-      const [{ describeVerifyProgress, writeJunit }, { renderHumanReport }] = await Promise.all([
+      const [{ verifyUntilInterrupted, writeJunit }, { renderHumanReport }] = await Promise.all([
         import('../cli/verify-output.js'),
         import('../verify/render-report.js'),
       ]);
       // Ctrl-C during the experiment: the steps' faults are undone, the lab itself stays up.
-      const verifyInterrupt = abortOnSignals(() =>
-        this.logToStderr('interrupted twice: leaving at once; faults injected by verify may remain'),
-      );
-      try {
-        verify = await verifyLab(engine, args.file, {
-          labName: flags.name,
-          signal: verifyInterrupt.signal,
-          onProgress: (event) => {
-            const line = describeVerifyProgress(event);
-            if (line) this.progress(line);
-          },
-        });
-      } finally {
-        verifyInterrupt.dispose();
-      }
+      verify = await verifyUntilInterrupted(engine, args.file, flags.name, {
+        progress: (line) => this.progress(line),
+        warn: (line) => this.logToStderr(line),
+      });
       await writeJunit(flags.junit, verify);
       if (!this.jsonEnabled()) this.log(`\n${renderHumanReport(verify)}`);
       if (!verify.ok) process.exitCode = 1;

@@ -2,7 +2,6 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
-import { abortOnSignals } from '../cli/signals.js';
 import type { VerifyReport } from '../verify/report.js';
 import { stepTypeNames } from '../verify/steps.js';
 
@@ -27,28 +26,14 @@ export default class Verify extends LblabCommand {
   async run(): Promise<VerifyReport> {
     const { args, flags } = await this.parse(Verify);
     const engine = await this.engineWithLab(flags.engine, await labNameFor(args.file, flags.name));
-    const [{ describeVerifyProgress, writeJunit }, { verifyLab }, { renderHumanReport }] = await Promise.all([
+    const [{ verifyUntilInterrupted, writeJunit }, { renderHumanReport }] = await Promise.all([
       import('../cli/verify-output.js'),
-      import('../lab/lab.js'),
       import('../verify/render-report.js'),
     ]);
-    // Ctrl-C stops the run between steps; the faults the steps injected are undone before it exits.
-    const interrupt = abortOnSignals(() =>
-      this.logToStderr('interrupted twice: leaving at once; faults injected by verify may remain'),
-    );
-    let report: VerifyReport;
-    try {
-      report = await verifyLab(engine, args.file, {
-        labName: flags.name,
-        signal: interrupt.signal,
-        onProgress: (event) => {
-          const line = describeVerifyProgress(event);
-          if (line) this.progress(line);
-        },
-      });
-    } finally {
-      interrupt.dispose();
-    }
+    const report = await verifyUntilInterrupted(engine, args.file, flags.name, {
+      progress: (line) => this.progress(line),
+      warn: (line) => this.logToStderr(line),
+    });
     await writeJunit(flags.junit, report);
     if (!this.jsonEnabled()) this.log(renderHumanReport(report));
     if (!report.ok) process.exitCode = 1;

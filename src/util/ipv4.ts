@@ -45,3 +45,13 @@ export function hasHostBits(cidr: string): boolean {
 export function formatCidr(cidr: Cidr): string {
   return `${intToIp(cidr.network)}/${cidr.prefixLength}`;
 }
+
+/** `10.0.0.1:8080` -> host and port (the port as written: check it with isPort). */
+export function splitHostPort(target: string): { host: string; port: number } {
+  const colon = target.lastIndexOf(':');
+  return { host: target.slice(0, colon), port: Number(target.slice(colon + 1)) };
+}
+
+export function isPort(port: number): boolean {
+  return Number.isInteger(port) && port >= 1 && port <= 65_535;
+}

@@ -5,7 +5,9 @@
 import { isIPv4 } from 'node:net';
 import type { TopologyIssue } from '../core/issue.js';
 import { formatDistinct, formatPercent, type DistinctExpectation, type TallyExpectation } from './expect.js';
-import { MAX_STEP_MS } from './step-type.js';
+import type { ExecResult } from '../core/runtime.js';
+import { MAX_STEP_MS, outputLine } from './step-type.js';
+import type { TallySummary } from './tally.js';
 
 /** The bound validation holds a tally's request count to (the scripts assert it again). */
 export const MAX_REQUESTS = 10_000;
@@ -178,4 +180,16 @@ export function tallyIssues(
     }
   }
   return issues;
+}
+
+/** Why a tally's loop (`request loop`, `datagram loop`) did not end normally: out of time, or its exit. */
+export function loopFailure(
+  loop: string,
+  result: ExecResult,
+  timeoutMs: number,
+  tally: TallySummary,
+): string {
+  return result.exitCode === 124
+    ? `the ${loop} did not finish in ${Math.round(timeoutMs / 1000)} s (${tally.answered} of ${tally.requests} requests answered)`
+    : `the ${loop} exited ${result.exitCode}: ${outputLine(result)}`;
 }

@@ -7,6 +7,7 @@
 import type { TopologyIssue } from '../../core/issue.js';
 import { realClock } from '../../util/clock.js';
 import { parseDuration } from '../../util/duration.js';
+import { isPort, splitHostPort } from '../../util/ipv4.js';
 import type { ExpectationResult } from '../expect.js';
 import { defineStepType, failedToRun, toEvidence, type VerifyStep } from '../step-type.js';
 
@@ -48,21 +49,19 @@ done`;
 export const holdConnectionsStep = defineStepType<HoldConnectionsStep, RawHoldConnections>({
   type: 'hold-connections',
   parse(raw, index) {
-    const colon = raw.target.lastIndexOf(':');
     return {
       type: 'hold-connections',
       index,
       name: `hold ${raw.count} connection(s) to ${raw.target} for ${raw.for}`,
       node: raw.node,
-      host: raw.target.slice(0, colon),
-      port: Number(raw.target.slice(colon + 1)),
+      ...splitHostPort(raw.target),
       count: raw.count,
       holdMs: parseDuration(raw.for),
     };
   },
   check(step, { at }) {
     const issues: TopologyIssue[] = [];
-    if (!Number.isInteger(step.port) || step.port < 1 || step.port > 65_535)
+    if (!isPort(step.port))
       issues.push({ path: at('target'), message: `port ${step.port} is not between 1 and 65535` });
     if (step.holdMs < 1_000 || step.holdMs > MAX_HOLD_MS) {
       issues.push({

@@ -16,12 +16,17 @@ import {
 import {
   defineStepType,
   failedToRun,
-  outputLine,
   toEvidence,
   type StepRunContext,
   type VerifyStep,
 } from '../step-type.js';
-import { parseTallyExpect, TALLY_DEFAULTS, tallyIssues, type RawTallyExpect } from '../tally-step.js';
+import {
+  loopFailure,
+  parseTallyExpect,
+  TALLY_DEFAULTS,
+  tallyIssues,
+  type RawTallyExpect,
+} from '../tally-step.js';
 import { formatTally, tallyRecords } from '../tally.js';
 
 export { parseDistinct } from '../tally-step.js';
@@ -82,10 +87,7 @@ export const httpTallyStep = defineStepType<HttpTallyStep, RawHttpTally>({
         ? []
         : [toEvidence('request loop', ['sh', '-c', '<http-tally script>'], result)];
     if (result.exitCode !== 0) {
-      const why =
-        result.exitCode === 124
-          ? `the request loop did not finish in ${Math.round(timeoutMs / 1000)} s (${tally.answered} of ${tally.requests} requests answered)`
-          : `the request loop exited ${result.exitCode}: ${outputLine(result)}`;
+      const why = loopFailure('request loop', result, timeoutMs, tally);
       return { ...failedToRun(summary, loopEvidence, why), tally };
     }
 

@@ -11,9 +11,16 @@ import {
 } from '../../checks/udp-exchange.js';
 import type { TopologyIssue } from '../../core/issue.js';
 import { parseDuration } from '../../util/duration.js';
+import { isPort, splitHostPort } from '../../util/ipv4.js';
 import { evaluateTally, type TallyExpectation } from '../expect.js';
-import { defineStepType, failedToRun, outputLine, toEvidence, type VerifyStep } from '../step-type.js';
-import { parseTallyExpect, TALLY_DEFAULTS, tallyIssues, type RawTallyExpect } from '../tally-step.js';
+import { defineStepType, failedToRun, toEvidence, type VerifyStep } from '../step-type.js';
+import {
+  loopFailure,
+  parseTallyExpect,
+  TALLY_DEFAULTS,
+  tallyIssues,
+  type RawTallyExpect,
+} from '../tally-step.js';
 import { formatTally, tallyRecords, type RequestRecord } from '../tally.js';
 import { forwardingOf } from './http-tally.js';
 
@@ -49,14 +56,12 @@ export const udpTallyStep = defineStepType<UdpTallyStep, RawUdpTally>({
   type: 'udp-tally',
   parse(tally, index) {
     const sources = tally.sources ?? [];
-    const colon = tally.target.lastIndexOf(':');
     return {
       type: 'udp-tally',
       index,
       name: `udp-tally ${tally.target}${sources.length > 0 ? ` from ${sources.length} sources` : ''}`,
       node: tally.node,
-      host: tally.target.slice(0, colon),
-      port: Number(tally.target.slice(colon + 1)),
+      ...splitHostPort(tally.target),
       requests: tally.requests ?? TALLY_DEFAULTS.requests,
       header: tally.header ?? TALLY_DEFAULTS.header,
       sources,
@@ -65,10 +70,9 @@ export const udpTallyStep = defineStepType<UdpTallyStep, RawUdpTally>({
     };
   },
   check: (step, { at }) => {
-    const portIssues: TopologyIssue[] =
-      !Number.isInteger(step.port) || step.port < 1 || step.port > 65_535
-        ? [{ path: at('target'), message: `port ${step.port} is not between 1 and 65535` }]
-        : [];
+    const portIssues: TopologyIssue[] = !isPort(step.port)
+      ? [{ path: at('target'), message: `port ${step.port} is not between 1 and 65535` }]
+      : [];
     return [
       ...portIssues,
       ...tallyIssues(step, at, { minTimeoutMs: MIN_TIMEOUT_MS, maxTimeoutMs: MAX_TIMEOUT_MS }),
@@ -86,10 +90,7 @@ export const udpTallyStep = defineStepType<UdpTallyStep, RawUdpTally>({
         ? []
         : [toEvidence('datagram loop', ['perl', '-e', '<udp-tally script>'], result)];
     if (result.exitCode !== 0) {
-      const why =
-        result.exitCode === 124
-          ? `the datagram loop did not finish in ${Math.round(timeoutMs / 1000)} s (${tally.answered} of ${tally.requests} answered)`
-          : `the datagram loop exited ${result.exitCode}: ${outputLine(result)}`;
+      const why = loopFailure('datagram loop', result, timeoutMs, tally);
       return { ...failedToRun(summary, evidence, why), tally };
     }
     const expectations = evaluateTally(step.expect, tally, {

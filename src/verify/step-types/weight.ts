@@ -4,6 +4,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { KIND_TRAIT } from '../../core/kind-traits.js';
+import { isPort, splitHostPort } from '../../util/ipv4.js';
 import type { TopologyIssue } from '../../core/issue.js';
 import { defineStepType, failedToRun, outputLine, toEvidence, type VerifyStep } from '../step-type.js';
 
@@ -64,8 +65,8 @@ export const weightStep = defineStepType<WeightStep, RawWeight>({
       ...requireTrait(KIND_TRAIT.director, 'weight', at('node')),
       ...nodeExists(step.realServer, at('real-server')),
     ];
-    const [vip = '', port = ''] = step.service.split(':');
-    if (!isIPv4(vip) || !/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65_535) {
+    const { host, port } = splitHostPort(step.service);
+    if (!isIPv4(host) || !isPort(port)) {
       issues.push({ path: at('service'), message: `service "${step.service}" is not VIP:port` });
     }
     return issues;
