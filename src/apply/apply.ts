@@ -3,7 +3,7 @@
  * → one setup exec), then every readiness condition in parallel. Any failure or interrupt removes
  * everything this lab has, so `up` is all or nothing.
  */
-import type { Plan, PlannedNode } from '../core/plan.js';
+import { SETUP_SCRIPT_PATH, type Plan, type PlannedNode } from '../core/plan.js';
 import type { ContainerRuntime } from '../core/runtime.js';
 import { LabError, type Stage } from '../core/errors.js';
 import { InterruptedError } from '../util/interrupt.js';
@@ -42,7 +42,6 @@ export interface ApplyTimings {
   convergeMs: number;
 }
 
-export const SETUP_SCRIPT_PATH = '/etc/lblab/setup.sh';
 /** A node's setup script on the host engine; slower engines get the plan's timeout scale on top. */
 const SETUP_TIMEOUT_MS = 120_000;
 

@@ -48,6 +48,18 @@ export interface PlannedInterface {
   selfAddressed: boolean;
 }
 
+/** Where a node's setup script is, in its container: run again when a stopped node starts. */
+export const SETUP_SCRIPT_PATH = '/etc/lblab/setup.sh';
+
+export interface PlannedSetupStep {
+  summary: string;
+  commands: string[];
+  /** The daemons (process names) these commands start: a `daemon` step starts one again with them. */
+  daemons?: string[];
+  /** Commands that start them again in a node where they ran before, when `commands` assume a fresh node. */
+  restart?: string[];
+}
+
 export interface PlannedNode {
   name: string;
   kind: string;
@@ -66,7 +78,7 @@ export interface PlannedNode {
   /** One shell script per node, run in a single `docker exec` after start (one exec costs ~60 ms). */
   setupScript: string;
   /** The steps the setup script runs, each with its commands (for `lblab plan`). */
-  setup: { summary: string; commands: string[] }[];
+  setup: PlannedSetupStep[];
   readiness: ReadinessCheck[];
   /** Log files of the daemons the node runs, shown (their last lines) when the node fails readiness. */
   logs: string[];

@@ -104,6 +104,8 @@ export interface ContainerRuntime {
   listNetworks(labelFilter?: Record<string, string | true>): Promise<NetworkInfo[]>;
   createContainer(spec: ContainerSpec): Promise<string>;
   startContainer(nameOrId: string): Promise<void>;
+  /** Stops a running container (SIGTERM to its init, SIGKILL after `graceSeconds`); a stopped one is left as is. */
+  stopContainer(nameOrId: string, graceSeconds: number): Promise<void>;
   /** Force-removes the container and its anonymous volumes; a missing container is not an error. */
   removeContainer(nameOrId: string): Promise<void>;
   listContainers(labelFilter?: Record<string, string | true>): Promise<ContainerInfo[]>;

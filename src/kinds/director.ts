@@ -96,6 +96,7 @@ export const directorKind: NodeKind = {
           // In the foreground of its own session so its log can go to a file (it has no log-file option).
           `setsid --fork keepalived --dont-fork --log-console --log-detail --no-syslog -f ${KEEPALIVED_CONF} </dev/null >>${KEEPALIVED_LOG} 2>&1`,
         ],
+        daemons: ['keepalived'],
       });
       logs.push(KEEPALIVED_LOG);
     } else {

@@ -1,7 +1,13 @@
 /** What a node kind contributes to the plan; the registry maps kind names to these. */
 import type { EngineFacts, EngineTuning } from '../core/engine.js';
 import type { KindTrait } from '../core/kind-traits.js';
-import type { DataPlane, KernelFeature, PlannedInterface, ReadinessCheck } from '../core/plan.js';
+import type {
+  DataPlane,
+  KernelFeature,
+  PlannedInterface,
+  PlannedSetupStep,
+  ReadinessCheck,
+} from '../core/plan.js';
 import type { FileSpec } from '../core/runtime.js';
 import type { TopologyIssue } from '../core/issue.js';
 import type { NodeConfig, OwnConfig, TopologyConfig } from '../core/topology.js';
@@ -29,10 +35,7 @@ export interface KindCheckContext {
   kindHas(kind: string, trait: KindTrait): boolean;
 }
 
-export interface SetupStep {
-  summary: string;
-  commands: string[];
-}
+export type SetupStep = PlannedSetupStep;
 
 export interface KindOutput {
   files: FileSpec[];

@@ -99,4 +99,10 @@ export const START_FRR: SetupStep = {
     `/usr/lib/frr/frrinit.sh start >>${FRRINIT_LOG_PATH}`,
     `sh ${FRR_CONFIG_LOADED_SCRIPT} >>${FRRINIT_LOG_PATH} 2>&1`,
   ],
+  daemons: ['zebra', 'ospfd', 'staticd', 'watchfrr'],
+  // watchfrr restarts a daemon that dies; this is for one that was stopped on purpose.
+  restart: [
+    `/usr/lib/frr/frrinit.sh restart >>${FRRINIT_LOG_PATH}`,
+    `sh ${FRR_CONFIG_LOADED_SCRIPT} >>${FRRINIT_LOG_PATH} 2>&1`,
+  ],
 };

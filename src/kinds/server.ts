@@ -34,6 +34,7 @@ export const serverKind: NodeKind = {
       {
         summary: `nginx on :${port}${udpPort !== undefined ? ` and UDP :${udpPort}` : ''} (X-Host: ${identity})`,
         commands: ['nginx'],
+        daemons: ['nginx'],
       },
     ];
     return {

@@ -168,6 +168,15 @@ export class DockerRuntime implements ContainerRuntime, ImageStore {
     await timed(`start ${nameOrId}`, () => this.docker.getContainer(nameOrId).start());
   }
 
+  async stopContainer(nameOrId: string, graceSeconds: number): Promise<void> {
+    try {
+      await timed(`stop ${nameOrId}`, () => this.docker.getContainer(nameOrId).stop({ t: graceSeconds }));
+    } catch (error) {
+      // 304 Not Modified: it was not running, which is what was asked for.
+      if ((error as { statusCode?: number }).statusCode !== 304) throw error;
+    }
+  }
+
   async removeContainer(nameOrId: string): Promise<void> {
     await unlessNotFound(() =>
       timed(`remove container ${nameOrId}`, () =>

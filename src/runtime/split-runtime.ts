@@ -82,6 +82,10 @@ export class SplitRuntime implements ContainerRuntime {
     await (await this.sideOf(nameOrId)).startContainer(nameOrId);
   }
 
+  async stopContainer(nameOrId: string, graceSeconds: number): Promise<void> {
+    await (await this.sideOf(nameOrId)).stopContainer(nameOrId, graceSeconds);
+  }
+
   async removeContainer(nameOrId: string): Promise<void> {
     await (await this.sideOf(nameOrId)).removeContainer(nameOrId);
   }

@@ -8,6 +8,7 @@ import type { TopologyIssue } from '../core/issue.js';
 import type { TopologyConfig } from '../core/topology.js';
 import type { HttpTallyStep } from '../verify/step-types/http-tally.js';
 import type { VerifyStep } from '../verify/step-type.js';
+import { stepPath } from '../verify/steps.js';
 
 /** Schedulers whose long-run shares follow the weights alone (rr: equal shares, weights ignored). */
 const WEIGHTED = new Set(['wrr', 'wlc', 'sed', 'nq']);
@@ -31,7 +32,7 @@ export function shareIssues(config: TopologyConfig, steps: VerifyStep[]): Topolo
       .map(([value, share]) => `${value} ${Math.round(share * 1000) / 10} %`)
       .join(', ');
     issues.push({
-      path: ['verify', tally.index, 'http-tally', 'expect', 'shares'],
+      path: [...stepPath(tally), 'http-tally', 'expect', 'shares'],
       message:
         `${expected.what} gives ${gives}, ` +
         `which these shares cannot match within ${Math.round(tally.expect.tolerance * 1000) / 10} points` +

@@ -1,6 +1,7 @@
 /** The verification report for people (a table, then what failed and why) and for CI (JUnit XML). */
 import { clip, formatTable, oneLine } from '../util/text.js';
-import type { Evidence, VerifyReport } from './report.js';
+import type { Evidence, LoadTimeline, VerifyReport } from './report.js';
+import { renderTimeline } from './timeline.js';
 import { findStepType } from './steps.js';
 
 const MAX_NAME = 48;
@@ -14,7 +15,7 @@ const MAX_SUMMARY = 60;
 export function renderHumanReport(report: VerifyReport): string {
   const rows = report.steps.map((step) => [
     String(step.index + 1),
-    clip(oneLine(step.name), MAX_NAME),
+    clip(`${step.parent !== undefined ? '↳ ' : ''}${oneLine(step.name)}`, MAX_NAME),
     step.node,
     step.verdict.toUpperCase(),
     clip(oneLine(step.summary), MAX_SUMMARY),
@@ -23,6 +24,10 @@ export function renderHumanReport(report: VerifyReport): string {
   const lines = [`Verifying lab ${report.lab} (${report.topologyFile})`, ''];
   for (const warning of report.warnings ?? []) lines.push(`warning: ${warning}`, '');
   lines.push(...formatTable([['#', 'STEP', 'NODE', 'VERDICT', 'RESULT', 'TIME'], ...rows]), '');
+  for (const step of report.steps) {
+    if (step.timeline)
+      lines.push(`${step.index + 1}. ${oneLine(step.name)}`, ...renderLoadTimeline(step.timeline), '');
+  }
 
   const bad = report.steps.filter((step) => step.verdict !== 'pass');
   for (const step of bad) {
@@ -49,6 +54,32 @@ export function renderHumanReport(report: VerifyReport): string {
     `${report.ok ? 'PASS' : 'FAIL'} ${counts.steps} steps: ${counts.passed} passed, ${counts.failed} failed, ${counts.errors} errors in ${formatSeconds(report.durationMs)}`,
   );
   return lines.join('\n') + '\n';
+}
+
+/** The traffic second by second, then its outages, recovery and latency per path. */
+export function renderLoadTimeline(timeline: LoadTimeline): string[] {
+  const marks = timeline.marks.map((m) => ({
+    name: m.name,
+    startedAt: m.atS * 1000,
+    endedAt: m.endS * 1000,
+    fault: m.fault,
+  }));
+  const lines = renderTimeline(timeline.buckets, marks, 0).map((line) => `   ${line}`);
+  const figures = [`${timeline.sent} sent at ${timeline.ratePerSecond}/s`, `${timeline.failed} failed`];
+  if (timeline.failed > 0) figures.push(`longest outage ${formatSeconds(timeline.maxOutageMs)}`);
+  if (timeline.recoveryMs !== undefined) {
+    figures.push(
+      timeline.recoveryMs === null
+        ? 'never recovered'
+        : `recovered ${formatSeconds(timeline.recoveryMs)} after the fault`,
+    );
+  }
+  lines.push(`   ${figures.join(', ')}`);
+  const latency = Object.entries(timeline.latencyByValue)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([value, l]) => `${value} p50 ${l.p50.toFixed(1)} ms, p95 ${l.p95.toFixed(1)} ms`);
+  if (latency.length > 0) lines.push(`   latency: ${latency.join('; ')}`);
+  return lines;
 }
 
 /** stdout, then stderr, without trailing blank lines. */
@@ -85,6 +116,7 @@ export function renderJunit(report: VerifyReport): string {
   for (const step of report.steps) {
     const open = `    <testcase classname="${xmlAttr(report.lab)}" name="${xmlAttr(`${step.index + 1}. ${step.name}`)}" time="${time(step.durationMs)}"`;
     const inner: string[] = [];
+    if (step.timeline) inner.push(...timelineProperties(step.timeline));
     if (step.verdict === 'error') {
       const message = step.error ?? 'step could not run';
       inner.push(`      <error message="${xmlAttr(message)}" type="error">${xmlText(message)}</error>`);
@@ -107,6 +139,28 @@ export function renderJunit(report: VerifyReport): string {
   }
   lines.push('  </testsuite>', '</testsuites>', '');
   return lines.join('\n');
+}
+
+/** A load step's figures as JUnit properties, for CI dashboards that plot them. */
+function timelineProperties(timeline: LoadTimeline): string[] {
+  const figures: [string, string | number][] = [
+    ['sent', timeline.sent],
+    ['failed', timeline.failed],
+    ['max-outage-ms', timeline.maxOutageMs],
+  ];
+  if (timeline.recoveryMs !== undefined) figures.push(['recovery-ms', timeline.recoveryMs ?? 'never']);
+  for (const [value, latency] of Object.entries(timeline.latencyByValue).sort(([a], [b]) =>
+    a < b ? -1 : 1,
+  )) {
+    figures.push([`latency-p50-ms ${value}`, latency.p50], [`answered ${value}`, latency.count]);
+  }
+  return [
+    '      <properties>',
+    ...figures.map(
+      ([name, value]) => `        <property name="${xmlAttr(name)}" value="${xmlAttr(String(value))}"/>`,
+    ),
+    '      </properties>',
+  ];
 }
 
 /** Characters XML 1.0 cannot carry at all (most C0 controls, lone surrogates, U+FFFE/U+FFFF). */

@@ -4,6 +4,7 @@
  */
 import type { ExpectationResult } from './expect.js';
 import type { TallySummary } from './tally.js';
+import type { TimelineBucket } from './timeline.js';
 
 export type Verdict = 'pass' | 'fail' | 'error';
 
@@ -41,6 +42,33 @@ export interface StepResult {
   evidence: Evidence[];
   /** Why the step could not run (verdict `error`). */
   error?: string;
+  /** The index of the step it ran during (an http-load's `during:` list). */
+  parent?: number;
+  /** http-load only: what happened second by second. */
+  timeline?: LoadTimeline;
+}
+
+/** The traffic of an http-load step over time; offsets in seconds from its first request. */
+export interface LoadTimeline {
+  /** ISO 8601 time of the first request. */
+  startedAt: string;
+  ratePerSecond: number;
+  sent: number;
+  failed: number;
+  /** One per second: requests sent, failed, answered per header value, median latency. */
+  buckets: TimelineBucket[];
+  /** The steps that ran during the traffic, faults marked. */
+  marks: { name: string; atS: number; endS: number; fault: boolean }[];
+  /** The first fault's start and, when a later fault step mended it, that step's end. */
+  faultAtS?: number;
+  restoredAtS?: number;
+  /** Runs of failed requests (per source when there are sources); `endS` absent: never answered again. */
+  outages: { source?: string; startS: number; endS?: number; failed: number }[];
+  maxOutageMs: number;
+  /** From the fault to the end of the last outage after it; absent without a fault, null if it never recovered. */
+  recoveryMs?: number | null;
+  /** Latency of the answered requests per header value (the path each took). */
+  latencyByValue: Record<string, { p50: number; p95: number; max: number; count: number }>;
 }
 
 /** `lblab verify --json` output. */

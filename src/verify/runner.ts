@@ -4,12 +4,14 @@
  * the run between steps. Either way, every fault a step injected is undone before the run returns.
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Plan, ReadinessCheck } from '../core/plan.js';
 import type { ContainerRuntime } from '../core/runtime.js';
 import { InterruptedError } from '../util/interrupt.js';
 import { errorMessage } from '../util/text.js';
 import { summarizeSteps, type StepResult, type UndoResult, type VerifyReport } from './report.js';
-import type { StepOutcome, VerifyStep } from './step-type.js';
+import type { StepOutcome, StepRunContext, VerifyStep } from './step-type.js';
+import type { TimelineMark } from './timeline.js';
 import { stepTypeOf } from './steps.js';
 
 export type VerifyProgressEvent =
@@ -65,39 +67,92 @@ export async function runVerification(ctx: VerifyContext, steps: VerifyStep[]): 
 
   async function runSteps(): Promise<void> {
     for (const step of steps) {
+      if (step.parent !== undefined) continue;
       if (ctx.signal?.aborted) return;
-      const base = { index: step.index, total: steps.length };
-      ctx.onProgress?.({
-        type: 'step-start',
-        ...base,
-        name: step.name,
-        stepType: step.type,
-        node: step.node,
-      });
-      const stepStart = now();
-      let outcome: StepOutcome;
-      try {
-        outcome = await runStep(ctx, step, undoLater);
-      } catch (error) {
-        outcome = {
-          verdict: 'error',
-          summary: 'error',
-          expectations: [],
-          evidence: [],
-          error: errorMessage(error),
-        };
-      }
-      const result: StepResult = {
-        index: step.index,
-        name: step.name,
-        type: step.type,
-        node: step.node,
-        durationMs: Math.round(now() - stepStart),
-        ...outcome,
-      };
-      results.push(result);
-      ctx.onProgress?.({ type: 'step-end', ...base, result });
+      await runOne(step);
     }
+    results.sort((a, b) => a.index - b.index);
+  }
+
+  async function runOne(step: VerifyStep): Promise<void> {
+    const base = { index: step.index, total: steps.length };
+    ctx.onProgress?.({
+      type: 'step-start',
+      ...base,
+      name: step.name,
+      stepType: step.type,
+      node: step.node,
+    });
+    const stepStart = now();
+    const nested = steps.filter((s) => s.parent === step.index);
+    let outcome: StepOutcome;
+    try {
+      outcome = await runStep(ctx, step, {
+        undoLater,
+        ...(nested.length > 0 && { runDuring: (origin: number) => runDuring(nested, origin) }),
+      });
+    } catch (error) {
+      outcome = {
+        verdict: 'error',
+        summary: 'error',
+        expectations: [],
+        evidence: [],
+        error: errorMessage(error),
+      };
+    }
+    // A step that ended before its during: list ran says so for each of them.
+    for (const missed of nested.filter((s) => !results.some((r) => r.index === s.index))) {
+      if (ctx.signal?.aborted) break;
+      results.push({
+        index: missed.index,
+        name: missed.name,
+        type: missed.type,
+        node: missed.node,
+        parent: step.index,
+        verdict: 'error',
+        durationMs: 0,
+        summary: 'not run',
+        expectations: [],
+        evidence: [],
+        error: `not run: "${step.name}" ended before its during: steps ran`,
+      });
+    }
+    const result: StepResult = {
+      index: step.index,
+      name: step.name,
+      type: step.type,
+      node: step.node,
+      ...(step.parent !== undefined && { parent: step.parent }),
+      durationMs: Math.round(now() - stepStart),
+      ...outcome,
+    };
+    results.push(result);
+    ctx.onProgress?.({ type: 'step-end', ...base, result });
+  }
+
+  /** The steps of a during: list, each at its `at:` (ms after `origin`, epoch ms) or right after the one before. */
+  async function runDuring(nested: VerifyStep[], origin: number): Promise<TimelineMark[]> {
+    const marks: TimelineMark[] = [];
+    for (const step of nested) {
+      if (ctx.signal?.aborted) break;
+      if (step.atMs !== undefined) await sleepUntil(origin + step.atMs, ctx.signal);
+      if (ctx.signal?.aborted) break;
+      const startedAt = Date.now();
+      await runOne(step);
+      marks.push({ name: step.name, startedAt, endedAt: Date.now(), fault: stepTypeOf(step).fault === true });
+    }
+    return marks;
+  }
+}
+
+/** Sleeps until the epoch-ms time `when`; a signal ends the sleep early. */
+async function sleepUntil(when: number, signal: AbortSignal | undefined): Promise<void> {
+  const ms = when - Date.now();
+  if (ms <= 0) return;
+  try {
+    await sleep(ms, undefined, signal ? { signal } : {});
+  } catch {
+    // Aborted: the caller looks at the signal.
   }
 }
 
@@ -125,7 +180,7 @@ async function undoAll(
 async function runStep(
   ctx: VerifyContext,
   step: VerifyStep,
-  undoLater: (what: string, undo: () => Promise<void>) => void,
+  hooks: Pick<StepRunContext, 'undoLater' | 'runDuring'>,
 ): Promise<StepOutcome> {
   const node = ctx.plan.nodes.find((n) => n.name === step.node);
   if (!node) {
@@ -137,7 +192,7 @@ async function runStep(
     plan: ctx.plan,
     node,
     waitFor: ctx.waitFor,
-    undoLater,
+    ...hooks,
     ...(ctx.signal && { signal: ctx.signal }),
   });
 }

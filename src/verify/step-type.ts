@@ -11,6 +11,7 @@ import type { ContainerRuntime, ExecResult } from '../core/runtime.js';
 import { shellCommand } from '../util/shell.js';
 import { firstLine } from '../util/text.js';
 import type { Evidence, StepResult } from './report.js';
+import type { TimelineMark } from './timeline.js';
 
 /** A parsed step; `type` names its step type, which owns the other fields. */
 export interface VerifyStep {
@@ -19,6 +20,12 @@ export interface VerifyStep {
   index: number;
   name: string;
   node: string;
+  /** Where the step is in the YAML (`['verify', 3]`, `['verify', 3, 'http-load', 'during', 0]`); default `['verify', index]`. */
+  path?: Path;
+  /** The index of the step whose `during:` list holds this one. */
+  parent?: number;
+  /** `at:` inside a `during:` list: when to start, in ms after the parent's traffic began. */
+  atMs?: number;
   readonly [field: string]: unknown;
 }
 
@@ -47,11 +54,16 @@ export interface StepRunContext {
   undoLater: (what: string, undo: () => Promise<void>) => void;
   /** Aborted by Ctrl-C: a long step (a user's command) stops early so the faults are undone promptly. */
   signal?: AbortSignal;
+  /**
+   * A step with a `during:` list calls this once its own work is under way: the runner runs those
+   * steps (each `at:` counted from `origin`, epoch ms) and says when each ran.
+   */
+  runDuring?: (origin: number) => Promise<TimelineMark[]>;
 }
 
 /** What a step produced; the runner adds identity and timing. */
 export type StepOutcome = Pick<StepResult, 'verdict' | 'summary' | 'expectations' | 'evidence'> &
-  Partial<Pick<StepResult, 'tally' | 'error'>>;
+  Partial<Pick<StepResult, 'tally' | 'error' | 'timeline'>>;
 
 export interface StepType<S extends VerifyStep = VerifyStep, Raw = unknown> {
   /** The step's key in a `verify:` item, and its `type` in the report. */
@@ -63,6 +75,10 @@ export interface StepType<S extends VerifyStep = VerifyStep, Raw = unknown> {
   run(step: S, context: StepRunContext): Promise<StepOutcome>;
   /** The report prints this step's evidence whenever another step failed (a `show` step's output). */
   evidenceWhenOthersFail?: boolean;
+  /** It breaks (or mends) the lab on purpose: a timeline marks when it ran, and its phases follow it. */
+  fault?: boolean;
+  /** Its YAML value may hold a `during:` list of steps, run while it works (see runDuring). */
+  hasDuring?: boolean;
 }
 
 /** A step type as the registry holds it: its own field types erased. */

@@ -9,6 +9,7 @@ import type { TopologyIssue } from '../core/issue.js';
 import type { KindTrait } from '../core/kind-traits.js';
 import { kindsWith, nodeHas } from '../kinds/registry.js';
 import type { NodeConfig } from '../core/topology.js';
+import { parseDuration } from '../util/duration.js';
 import type { AnyStepType, VerifyStep } from './step-type.js';
 import { addressesStep } from './step-types/addresses.js';
 import { directorStatsStep } from './step-types/director-stats.js';
@@ -22,6 +23,10 @@ import { udpTallyStep } from './step-types/udp-tally.js';
 import { weightStep } from './step-types/weight.js';
 import { linkStep } from './step-types/link.js';
 import { waitStep } from './step-types/wait.js';
+import { httpLoadStep } from './step-types/http-load.js';
+import { restartStep, startStep, stopStep } from './step-types/node-lifecycle.js';
+import { daemonStep } from './step-types/daemon.js';
+import { impairStep } from './step-types/impair.js';
 
 // In the order help and messages list them.
 const STEP_TYPES = new Map<string, AnyStepType>(
@@ -31,8 +36,14 @@ const STEP_TYPES = new Map<string, AnyStepType>(
     httpTallyStep,
     udpTallyStep,
     holdConnectionsStep,
-    weightStep,
+    httpLoadStep,
+    stopStep,
+    startStep,
+    restartStep,
+    daemonStep,
     linkStep,
+    impairStep,
+    weightStep,
     waitStep,
     execStep,
     showStep,
@@ -69,13 +80,34 @@ export function stepTypeOf(step: Pick<VerifyStep, 'type'>): AnyStepType {
 export function parseVerifySteps(raw: unknown): VerifyStep[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) throw new TypeError('verify: expected a list of steps');
-  return (raw as Record<string, unknown>[]).map((item, index) => {
-    const type = [...STEP_TYPES.values()].find((candidate) => item[candidate.type] !== undefined);
-    if (!type) throw new TypeError(`verify[${index}]: expected one of ${stepTypeNames().join(', ')}`);
-    const step = type.parse(item[type.type], index);
-    if (typeof item.name === 'string') step.name = item.name;
-    return step;
-  });
+  // One flat list in run order: a step's `during:` steps follow it, pointing back with `parent`.
+  const steps: VerifyStep[] = [];
+  const visit = (items: Record<string, unknown>[], path: (string | number)[], parent?: VerifyStep) => {
+    items.forEach((item, position) => {
+      const type = [...STEP_TYPES.values()].find((candidate) => item[candidate.type] !== undefined);
+      if (!type) {
+        throw new TypeError(`${path.join('.')}[${position}]: expected one of ${stepTypeNames().join(', ')}`);
+      }
+      const value = item[type.type];
+      const step = type.parse(value, steps.length);
+      if (typeof item.name === 'string') step.name = item.name;
+      step.path = [...path, position];
+      if (parent) step.parent = parent.index;
+      if (typeof item.at === 'string' || typeof item.at === 'number') step.atMs = parseDuration(item.at);
+      steps.push(step);
+      const during = (value as { during?: unknown } | null)?.during;
+      if (type.hasDuring && Array.isArray(during)) {
+        visit(during as Record<string, unknown>[], [...path, position, type.type, 'during'], step);
+      }
+    });
+  };
+  visit(raw as Record<string, unknown>[], ['verify']);
+  return steps;
+}
+
+/** Where a step sits in the YAML document. */
+export function stepPath(step: VerifyStep): (string | number)[] {
+  return step.path ?? ['verify', step.index];
 }
 
 /**
@@ -93,7 +125,7 @@ export function checkVerifySteps(
   const issues: TopologyIssue[] = [];
   const known = [...nodeNames].sort().join(', ');
   for (const step of steps) {
-    const at = (...rest: (string | number)[]) => ['verify', step.index, step.type, ...rest];
+    const at = (...rest: (string | number)[]) => [...stepPath(step), step.type, ...rest];
     if (!nodeNames.has(step.node)) {
       issues.push({
         path: at('node'),
@@ -135,6 +167,47 @@ export function checkVerifySteps(
             },
           ];
     issues.push(...(stepTypeOf(step).check?.(step, { at, requireTrait, nodeExists }) ?? []));
+    issues.push(...timingIssues(step, steps));
   }
   return issues;
+}
+
+/** `at:` belongs inside a `during:` list, in order, before the traffic it is timed against ends. */
+function timingIssues(step: VerifyStep, steps: VerifyStep[]): TopologyIssue[] {
+  if (step.atMs === undefined) return [];
+  const path = [...stepPath(step), 'at'];
+  if (step.parent === undefined) {
+    return [
+      {
+        path,
+        message: '`at:` times a step against traffic, so it only means something inside a `during:` list',
+        fix: "move the step into an http-load step's during: list, or drop at:",
+      },
+    ];
+  }
+  const parent = steps[step.parent];
+  const duration = parent?.durationMs;
+  if (typeof duration === 'number' && step.atMs >= duration) {
+    return [
+      {
+        path,
+        message: `at ${step.atMs / 1000}s is not before the traffic ends (it lasts ${duration / 1000}s)`,
+        fix: 'start the step earlier, or make the traffic last longer',
+      },
+    ];
+  }
+  const earlier = steps.filter(
+    (s) => s.parent === step.parent && s.index < step.index && s.atMs !== undefined,
+  );
+  const last = earlier[earlier.length - 1];
+  if (last?.atMs !== undefined && last.atMs > step.atMs) {
+    return [
+      {
+        path,
+        message: `at ${step.atMs / 1000}s is earlier than the step before it (at ${last.atMs / 1000}s): during steps run in order`,
+        fix: 'list the steps in the order of their at: times',
+      },
+    ];
+  }
+  return [];
 }

@@ -22,7 +22,7 @@ export type ExecResponder = (container: FakeContainer, cmd: string[], options?: 
 export interface FakeContainer {
   id: string;
   spec: ContainerSpec;
-  state: 'created' | 'running';
+  state: 'created' | 'running' | 'exited';
 }
 
 export const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
@@ -73,6 +73,11 @@ export class FakeRuntime implements ContainerRuntime {
   async startContainer(nameOrId: string): Promise<void> {
     this.calls.push(`startContainer ${nameOrId}`);
     this.get(nameOrId).state = 'running';
+  }
+
+  async stopContainer(nameOrId: string): Promise<void> {
+    this.calls.push(`stopContainer ${nameOrId}`);
+    this.get(nameOrId).state = 'exited';
   }
 
   async removeContainer(nameOrId: string): Promise<void> {

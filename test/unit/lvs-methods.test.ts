@@ -298,7 +298,7 @@ describe("the stand-ins' named counters", () => {
     expect(rules[1]).toBe('    ip saddr 10.77.1.100 tcp sport 8080 counter name "out_tcp_8080"');
     // Counted before the MACs are rewritten and the packet leaves.
     expect(rules[2]).toMatch(
-      /^ {4}ip daddr 10\.77\.1\.100 tcp dport 8080 counter name "in_tcp_8080" ether saddr set /,
+      /^ {4}ether daddr \S+ ip daddr 10\.77\.1\.100 tcp dport 8080 counter name "in_tcp_8080" ether saddr set /,
     );
   });
 });

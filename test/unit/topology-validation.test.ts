@@ -120,7 +120,7 @@ interface BadTopology {
 
 const NODE_NAME_RULE = "Lowercase letters, digits and '-', starting with a letter, at most 31 characters.";
 const STEP_KEYS =
-  'sysctl, addresses, http-tally, udp-tally, hold-connections, weight, link, wait, exec, show, director-stats, neighbor';
+  'sysctl, addresses, http-tally, udp-tally, hold-connections, weight, link, wait, exec, show, director-stats, neighbor, stop, start, restart, daemon, impair, http-load';
 const POOL_FIX = 'set topology.networks.lan.ip-range to a range that leaves the VIP out';
 
 const BAD_TOPOLOGIES: BadTopology[] = [

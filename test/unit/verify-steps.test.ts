@@ -232,6 +232,7 @@ describe('parseVerifySteps', () => {
       index: 0,
       name: 'ECMP route through both directors',
       node: 'router',
+      path: ['verify', 0],
       check: { type: 'route', node: 'router', prefix: '172.16.253.100/32', nexthops: 2, timeoutMs: 30_000 },
     });
     expect(steps[1]).toMatchObject({
@@ -249,6 +250,7 @@ describe('parseVerifySteps', () => {
       index: 3,
       name: 'policy 0, one source lands on one server',
       node: 'router',
+      path: ['verify', 3],
       url: 'http://172.16.253.100:8080/',
       requests: 100,
       header: 'X-Host',

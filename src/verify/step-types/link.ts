@@ -4,8 +4,7 @@
  * ends, and the routes the kernel dropped with the link (a default route, static routes) with it;
  * routes a daemon owns (OSPF's) come back from the daemon.
  */
-import type { PlannedNode } from '../../core/plan.js';
-import type { ContainerRuntime, ExecResult } from '../../core/runtime.js';
+import { inNetns } from '../node-control.js';
 import { defineStepType, failedToRun, outputLine, toEvidence, type VerifyStep } from '../step-type.js';
 
 export interface LinkStep extends VerifyStep {
@@ -31,6 +30,7 @@ export function linkIsUp(linkShow: string): boolean {
 
 export const linkStep = defineStepType<LinkStep, { node: string; dev: string; state: 'up' | 'down' }>({
   type: 'link',
+  fault: true,
   parse: (raw, index) => ({
     type: 'link',
     index,
@@ -40,7 +40,7 @@ export const linkStep = defineStepType<LinkStep, { node: string; dev: string; st
     state: raw.state,
   }),
   async run(step, { runtime, node, undoLater }) {
-    const inNode = (cmd: string[]) => netns(runtime, node, cmd);
+    const inNode = (cmd: string[]) => inNetns(runtime, node, cmd);
     const before = await inNode([
       'sh',
       '-c',
@@ -78,14 +78,3 @@ export const linkStep = defineStepType<LinkStep, { node: string; dev: string; st
     };
   },
 });
-
-function netns(runtime: ContainerRuntime, node: PlannedNode, cmd: string[]): Promise<ExecResult> {
-  return runtime.runInNetns({
-    target: node.containerName,
-    image: node.image,
-    cmd,
-    capAdd: ['NET_ADMIN'],
-    writableProcSys: false,
-    labels: node.labels,
-  });
-}

@@ -48,6 +48,7 @@ export function realServerEntry(
 
 export const weightStep = defineStepType<WeightStep, RawWeight>({
   type: 'weight',
+  fault: true,
   parse(raw, index) {
     return {
       type: 'weight',
