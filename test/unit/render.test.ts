@@ -185,10 +185,10 @@ describe('renderKeepalivedConfig', () => {
 describe('renderNftablesDr', () => {
   const ruleOf = (ruleset: string) => ruleset.split('\n').filter((line) => line.includes(' daddr set '));
 
-  it('rewrites the source MAC to the director and the destination MAC by a 5-tuple hash', () => {
+  it('takes frames addressed to the director, rewrites the source MAC to it and the destination MAC by a 5-tuple hash', () => {
     const [rule] = ruleOf(renderNftablesDr('eth0', MAC.director, [service()]));
     expect(rule).toBe(
-      '    ip daddr 10.0.0.100 tcp dport 80 counter name "in_tcp_80" ' +
+      `    ether daddr ${MAC.director} ip daddr 10.0.0.100 tcp dport 80 counter name "in_tcp_80" ` +
         `ether saddr set ${MAC.director} ` +
         'ether daddr set jhash ip saddr . tcp sport . ip daddr . tcp dport mod 2 ' +
         `map { 0 : ${MAC.rs1}, 1 : ${MAC.rs2} } ` +
