@@ -67,7 +67,7 @@ export function renderLoadTimeline(timeline: LoadTimeline): string[] {
   const lines = renderTimeline(timeline.buckets, marks, 0).map((line) => `   ${line}`);
   const figures = [`${timeline.sent} sent at ${timeline.ratePerSecond}/s`, `${timeline.failed} failed`];
   if (timeline.failed > 0) figures.push(`longest outage ${formatSeconds(timeline.maxOutageMs)}`);
-  if (timeline.recoveryMs !== undefined) {
+  if (timeline.recoveryMs !== undefined && timeline.failed > 0) {
     figures.push(
       timeline.recoveryMs === null
         ? 'never recovered'

@@ -18,7 +18,11 @@ export interface Phases {
   loadStart: number;
   /** When the first fault step started. */
   faultAt?: number;
-  /** When the last fault step ended, when there were at least two (one breaking, one mending). */
+  /** When it ended: the fault is in place from here. */
+  faultAppliedAt?: number;
+  /** When the last fault step started, when there were at least two (one breaking, one mending). */
+  restoreBeganAt?: number;
+  /** When it ended. */
   restoredAt?: number;
   loadEnd: number;
 }
@@ -61,24 +65,30 @@ export function phasesOf(records: LoadRecord[], marks: TimelineMark[]): Phases {
   const last = faults.at(-1);
   return {
     loadStart,
-    ...(first && { faultAt: first.startedAt }),
+    ...(first && { faultAt: first.startedAt, faultAppliedAt: first.endedAt }),
     // One fault step alone (a kill, a drain) leaves the lab broken: nothing restored it.
-    ...(last && faults.length >= 2 && { restoredAt: last.endedAt }),
+    ...(last && faults.length >= 2 && { restoreBeganAt: last.startedAt, restoredAt: last.endedAt }),
     loadEnd,
   };
 }
 
-/** By sentAt: before < faultAt ≤ during < restoredAt ≤ after; no fault: all before. */
+/**
+ * By sentAt: before < faultAt; during from faultAppliedAt to restoreBeganAt; after from restoredAt.
+ * A request sent while a fault step was still at work belongs to no phase: it may have met the lab
+ * either way. No fault: all before.
+ */
 export function splitPhases(
   records: LoadRecord[],
   phases: Phases,
 ): { before: LoadRecord[]; during: LoadRecord[]; after: LoadRecord[] } {
   const split = { before: [] as LoadRecord[], during: [] as LoadRecord[], after: [] as LoadRecord[] };
-  const { faultAt, restoredAt } = phases;
+  const { faultAt, faultAppliedAt = faultAt, restoreBeganAt, restoredAt = restoreBeganAt } = phases;
   for (const record of records) {
-    if (faultAt === undefined || record.sentAt < faultAt) split.before.push(record);
-    else if (restoredAt === undefined || record.sentAt < restoredAt) split.during.push(record);
-    else split.after.push(record);
+    const t = record.sentAt;
+    if (faultAt === undefined || t < faultAt) split.before.push(record);
+    else if (faultAppliedAt !== undefined && t < faultAppliedAt) continue;
+    else if (restoreBeganAt === undefined || t < restoreBeganAt) split.during.push(record);
+    else if (restoredAt !== undefined && t >= restoredAt) split.after.push(record);
   }
   return split;
 }

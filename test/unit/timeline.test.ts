@@ -54,7 +54,12 @@ describe('an ECMP director lost: one source of two fails for 4 s after the fault
   const marks = [mark('kill dir2', T + 3000, T + 3050), mark('tally', T + 500, T + 600, false)];
 
   it('finds the phases: a fault, nothing restoring it', () => {
-    expect(phasesOf(records, marks)).toEqual({ loadStart: T, faultAt: T + 3000, loadEnd: T + 9900 });
+    expect(phasesOf(records, marks)).toEqual({
+      loadStart: T,
+      faultAt: T + 3000,
+      faultAppliedAt: T + 3050,
+      loadEnd: T + 9900,
+    });
   });
 
   it('finds one outage, on source B only, and times it', () => {
@@ -173,19 +178,32 @@ describe('phases', () => {
   const seqs = (split: Record<string, LoadRecord[]>) =>
     Object.fromEntries(Object.entries(split).map(([phase, rs]) => [phase, rs.map((r) => r.seq)]));
 
-  it('splits at the first fault start and the last fault end: before < faultAt <= during < restoredAt <= after', () => {
+  it('splits at the fault steps, leaving out requests sent while one was at work', () => {
     const marks = [
       mark('stop web1', T + 1000, T + 1500),
       mark('show', T + 1200, T + 1300, false),
       mark('start web1', T + 2500, T + 3000),
     ];
     const phases = phasesOf(records, marks);
-    expect(phases).toEqual({ loadStart: T, faultAt: T + 1000, restoredAt: T + 3000, loadEnd: T + 4000 });
-    expect(seqs(splitPhases(records, phases))).toEqual({ before: [0, 1], during: [2, 3], after: [4, 5] });
+    expect(phases).toEqual({
+      loadStart: T,
+      faultAt: T + 1000,
+      faultAppliedAt: T + 1500,
+      restoreBeganAt: T + 2500,
+      restoredAt: T + 3000,
+      loadEnd: T + 4000,
+    });
+    // 2 (T+1000) was sent while web1 was being stopped, 3 (T+2999) while it was being started.
+    expect(seqs(splitPhases(records, phases))).toEqual({ before: [0, 1], during: [], after: [4, 5] });
+    const instant = phasesOf(records, [
+      mark('stop web1', T + 1000, T + 1000),
+      mark('start web1', T + 3000, T + 3000),
+    ]);
+    expect(seqs(splitPhases(records, instant))).toEqual({ before: [0, 1], during: [2, 3], after: [4, 5] });
   });
 
   it('runs "during" to the end when one fault step alone broke it', () => {
-    const phases = phasesOf(records, [mark('drain web1', T + 1000, T + 1100)]);
+    const phases = phasesOf(records, [mark('drain web1', T + 1000, T + 1000)]);
     expect(phases.restoredAt).toBeUndefined();
     expect(seqs(splitPhases(records, phases))).toEqual({ before: [0, 1], during: [2, 3, 4, 5], after: [] });
   });

@@ -36,7 +36,15 @@ import {
 const PHASES = ['before', 'during', 'after'] as const;
 type Phase = (typeof PHASES)[number];
 
+/** A bound on the median latency of the requests one header value answered. */
+export interface LatencyBound {
+  value: string;
+  op: '>=' | '<=';
+  ms: number;
+}
+
 export interface PhaseExpectation extends TallyExpectation {
+  latency: LatencyBound[];
   /** The phase's failures are judged only when its expectation names max-failures or min-failures. */
   judgesFailures: boolean;
   sameAsBefore: boolean;
@@ -62,7 +70,7 @@ export interface HttpLoadStep extends VerifyStep {
   expect: LoadExpectation;
 }
 
-type RawPhase = RawTallyExpect & { 'same-as-before'?: boolean };
+type RawPhase = RawTallyExpect & { 'same-as-before'?: boolean; latency?: Record<string, string> };
 
 interface RawHttpLoad {
   node: string;
@@ -101,6 +109,11 @@ export function parseLoadExpect(raw: RawHttpLoad['expect']): LoadExpectation {
       ...parseTallyExpect(value, undefined),
       judgesFailures: value['max-failures'] !== undefined || value['min-failures'] !== undefined,
       sameAsBefore: value['same-as-before'] ?? false,
+      latency: Object.entries(value.latency ?? {}).map(([header, bound]) => {
+        const match = /^(>=|<=) ?(\d+(?:ms|s))$/.exec(bound);
+        if (!match) throw new Error(`invalid latency bound "${bound}" (expected ">=150ms" or "<=50ms")`);
+        return { value: header, op: match[1] as LatencyBound['op'], ms: parseDuration(match[2] as string) };
+      }),
     };
   }
   const maxFailures = expect['max-failures'] ?? (outageExpected ? undefined : TALLY_DEFAULTS.maxFailures);
@@ -279,7 +292,7 @@ export function timelineOf(
 function summarize(tally: ReturnType<typeof tallyRecords>, timeline: LoadTimeline): string {
   const parts = [`${timeline.sent} sent`, `${timeline.failed} failed`];
   if (timeline.failed > 0) parts.push(`max outage ${(timeline.maxOutageMs / 1000).toFixed(1)} s`);
-  if (timeline.recoveryMs !== undefined) {
+  if (timeline.recoveryMs !== undefined && timeline.failed > 0) {
     parts.push(
       timeline.recoveryMs === null
         ? 'not recovered'
@@ -385,6 +398,7 @@ export function judgePhase(
     (result) => expect.judgesFailures || result.name !== 'max-failures',
   );
   if (expect.sameAsBefore) results.push(sameAsBefore(split.before, records, header, expect.tolerance));
+  if (expect.latency.length > 0) results.push(...judgeLatency(expect.latency, records, header));
   return results.map((result) => ({ ...result, name: `${phase}: ${result.name}` }));
 }
 
@@ -411,4 +425,21 @@ function sameAsBefore(
       hint: `${off.join(', ')} did not come back to its share: was the fault really mended (and the path re-learned) before the after phase?`,
     }),
   };
+}
+
+function judgeLatency(bounds: LatencyBound[], records: LoadRecord[], header: string): ExpectationResult[] {
+  const measured = latencyByValue(records, header);
+  return bounds.map((bound) => {
+    const p50 = measured[bound.value]?.p50;
+    const ok = p50 !== undefined && (bound.op === '>=' ? p50 >= bound.ms : p50 <= bound.ms);
+    return {
+      name: `latency ${bound.value}`,
+      ok,
+      expected: `median latency ${bound.op} ${bound.ms} ms`,
+      seen:
+        p50 === undefined
+          ? `no answer from ${bound.value}`
+          : `${p50.toFixed(1)} ms over ${measured[bound.value]?.count} answers`,
+    };
+  });
 }

@@ -1,12 +1,21 @@
 /**
  * weight: set a real server's weight in a director's IPVS service (`ipvsadm -e ... -w N`), e.g. 0 to
- * drain or quiesce it. A fault: the weight it found is put back when the run ends.
+ * drain or quiesce it. A fault: the weight it found is put back when the run ends. The nftables
+ * stand-in (host engine) can drain: the real server's slots in the service's map go to the others,
+ * so no other flow changes server; its ruleset as `up` loaded it comes back at the end.
  */
 import { isIPv4 } from 'node:net';
 import { KIND_TRAIT } from '../../core/kind-traits.js';
 import { isPort, splitHostPort } from '../../util/ipv4.js';
 import type { TopologyIssue } from '../../core/issue.js';
-import { defineStepType, failedToRun, outputLine, toEvidence, type VerifyStep } from '../step-type.js';
+import {
+  defineStepType,
+  failedToRun,
+  outputLine,
+  toEvidence,
+  type StepRunContext,
+  type VerifyStep,
+} from '../step-type.js';
 
 export interface WeightStep extends VerifyStep {
   type: 'weight';
@@ -72,13 +81,11 @@ export const weightStep = defineStepType<WeightStep, RawWeight>({
     }
     return issues;
   },
-  async run(step, { runtime, plan, node, undoLater }) {
+  async run(step, context) {
+    const { runtime, plan, node, undoLater } = context;
+    if (node.dataPlane === 'nftables') return drainStandIn(step, context);
     if (node.dataPlane !== 'ipvs') {
-      return failedToRun(
-        '',
-        [],
-        `${node.name} forwards with ${node.dataPlane ?? 'no data plane'}: changing a weight needs IPVS (--engine sandbox)`,
-      );
+      return failedToRun('', [], `${node.name} has no data plane to change a weight in`);
     }
     const flag = step.protocol === 'udp' ? '-u' : '-t';
     const list = ['ipvsadm', '-L', '-n', flag, step.service];
@@ -129,3 +136,77 @@ export const weightStep = defineStepType<WeightStep, RawWeight>({
     };
   },
 });
+
+/**
+ * The stand-in's ruleset with the map values that mean one real server (`targets`: its MAC for DR,
+ * its address for NAT's `ip . port`) replaced, slot by slot, by the service's other real servers in turn; undefined
+ * when the service has no such slot or no other real server.
+ */
+export function drainedRuleset(
+  ruleset: string,
+  service: { vip: string; port: string; protocol: string },
+  targets: string[],
+): string | undefined {
+  const isTarget = (value: string) => targets.some((t) => value === t || value.startsWith(`${t} . `));
+  let drained = false;
+  const lines = ruleset.split('\n').map((line) => {
+    if (!line.includes(`ip daddr ${service.vip} ${service.protocol} dport ${service.port} `)) return line;
+    const map = /map \{ ([^}]*) \}/.exec(line);
+    if (!map) return line;
+    const entries = (map[1] as string).split(', ').map((entry) => entry.split(' : ') as [string, string]);
+    const others = entries.map(([, value]) => value).filter((value) => !isTarget(value));
+    if (others.length === 0 || others.length === entries.length) return line;
+    let next = 0;
+    const remapped = entries.map(([slot, value]) =>
+      targets.includes(value)
+        ? `${slot} : ${others[next++ % others.length] as string}`
+        : `${slot} : ${value}`,
+    );
+    drained = true;
+    return line.replace(map[0], `map { ${remapped.join(', ')} }`);
+  });
+  return drained ? lines.join('\n') : undefined;
+}
+
+async function drainStandIn(step: WeightStep, { runtime, plan, node, undoLater }: StepRunContext) {
+  const file = node.files.find((f) => f.path.endsWith('.nft'));
+  const realServer = plan.nodes.find((n) => n.name === step.realServer);
+  if (!file || !realServer) return failedToRun('', [], `${node.name} has no nftables ruleset to drain in`);
+  if (step.weight !== 0) {
+    return failedToRun(
+      '',
+      [],
+      `${node.name} forwards with the nftables stand-in, which can only drain (weight 0); other weights need IPVS (--engine sandbox)`,
+    );
+  }
+  const { host, port } = splitHostPort(step.service);
+  const targets = realServer.interfaces.flatMap((i) => [i.mac, i.ip]);
+  const ruleset = drainedRuleset(
+    file.content,
+    { vip: host, port: String(port), protocol: step.protocol },
+    targets,
+  );
+  if (ruleset === undefined) {
+    return failedToRun(
+      '',
+      [],
+      `${step.realServer} is not a real server of ${step.service} on ${node.name}, or it is the only one`,
+    );
+  }
+  const load = ['nft', '-f', '-'];
+  const loaded = await runtime.exec(node.containerName, load, { stdin: ruleset });
+  const evidence = [toEvidence('nft -f', load, loaded)];
+  if (loaded.exitCode !== 0)
+    return failedToRun('', evidence, `nft exited ${loaded.exitCode}: ${outputLine(loaded)}`);
+  undoLater(`${step.realServer} back in ${step.service} on ${node.name}`, async () => {
+    const back = await runtime.exec(node.containerName, ['nft', '-f', file.path]);
+    if (back.exitCode !== 0)
+      throw new Error(`nft -f ${file.path} exited ${back.exitCode}: ${outputLine(back)}`);
+  });
+  return {
+    verdict: 'pass' as const,
+    summary: `${step.realServer} drained (its slots went to the other real servers)`,
+    expectations: [],
+    evidence,
+  };
+}
