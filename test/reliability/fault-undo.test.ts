@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lblab } from '../support/cli.js';
 import {
+  docker,
   downLabs,
   ENGINE,
   linuxTopology,
@@ -15,11 +16,34 @@ import {
 } from './support.js';
 
 const LAB = 'rel-fault-undo';
+const STOP_LAB = 'rel-fault-stop';
 let file: string;
+let stopFile: string;
 
 beforeAll(async () => {
-  await downLabs([LAB]);
+  await downLabs([LAB, STOP_LAB]);
   const dir = await tempDir();
+  stopFile = await writeTopology(
+    dir,
+    `${STOP_LAB}.yml`,
+    `${linuxTopology(STOP_LAB, '10.244.8.0/24', {
+      a: { ip: '10.244.8.10' },
+      b: { ip: '10.244.8.11', extra: ['exec: ["ip route add 10.98.0.0/16 via 10.244.8.10"]'] },
+    })}verify:
+  - name: traffic to b while it is stopped
+    http-load:
+      node: a
+      url: http://10.244.8.11:8080/
+      rate: 5/s
+      duration: 60s
+      during:
+        - at: 1s
+          stop: { node: b }
+      expect: { min-failures: 1 }
+`,
+  );
+  const upStop = await lblab(['up', stopFile, ...ENGINE]);
+  expect(upStop.exitCode, String(upStop.stderr)).toBe(0);
   const lab = linuxTopology(LAB, '10.244.7.0/24', {
     a: { ip: '10.244.7.10', extra: ['exec: ["ip route add 10.99.0.0/16 via 10.244.7.11"]'] },
     b: { ip: '10.244.7.11' },
@@ -39,7 +63,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await downLabs([LAB]);
+  await downLabs([LAB, STOP_LAB]);
   await removeTempDirs();
 }, 120_000);
 
@@ -78,5 +102,29 @@ describe('a fault injected by verify', () => {
     // The 60 s step did not hold Ctrl-C back.
     expect(Date.now() - started).toBeLessThan(40_000);
     expect(await linkAndRoutes()).toBe(before);
+  }, 120_000);
+});
+
+describe('a node stopped by verify', () => {
+  /** b's container state and, when it runs, its routes (the one its setup added among them). */
+  async function stateOfB(): Promise<string> {
+    const state = await docker(['inspect', '-f', '{{.State.Status}}', `lblab-${STOP_LAB}-b`]);
+    if (state !== 'running') return state;
+    const routes = await lblab(['exec', stopFile, 'b', ...ENGINE, '--', 'ip', '-4', 'route']);
+    return `${state}\n${String(routes.stdout)}`;
+  }
+
+  it('SIGTERM while traffic runs with b stopped: b is started and set up again, exit 143', async () => {
+    const before = await stateOfB();
+    expect(before).toContain('10.98.0.0/16 via 10.244.8.10 dev eth0');
+
+    const verify = startCommand('verify', [stopFile, ...ENGINE]);
+    await verify.waitFor('running -> stopped');
+    expect(await stateOfB()).toBe('exited');
+    verify.child.kill('SIGTERM');
+    const result = await verify.child;
+    expect(result.exitCode).toBe(143);
+    expect(verify.stderr()).toContain('verify: undone: start b');
+    expect(await stateOfB()).toBe(before);
   }, 120_000);
 });

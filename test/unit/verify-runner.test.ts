@@ -5,7 +5,7 @@ import type { ExecOptions, ExecResult, NetnsHelperSpec } from '../../src/core/ru
 import { FakeRuntime, ok } from '../support/fake-runtime.js';
 import { tuningFor } from '../../src/plan/engine-tuning.js';
 import { runVerification, type VerifyProgressEvent } from '../../src/verify/runner.js';
-import { parseVerifySteps, registerStepType } from '../../src/verify/steps.js';
+import { checkVerifySteps, parseVerifySteps, registerStepType } from '../../src/verify/steps.js';
 import { defineStepType, type VerifyStep } from '../../src/verify/step-type.js';
 import { InterruptedError } from '../../src/util/interrupt.js';
 
@@ -448,6 +448,122 @@ describe('runVerification undoes what the steps changed', () => {
     } finally {
       unregisterAbort();
     }
+  });
+
+  describe('a step with a during: list', () => {
+    /** Calls runDuring (unless told to skip it) and reports the marks it got back. */
+    const loadStep = defineStepType<VerifyStep & { skip: boolean }, { node: string; skip?: boolean }>({
+      type: 'test-load',
+      hasDuring: true,
+      parse: (raw, index) => ({
+        type: 'test-load',
+        index,
+        name: 'load',
+        node: raw.node,
+        skip: raw.skip ?? false,
+      }),
+      async run(step, { runDuring }) {
+        const origin = Date.now();
+        const marks = step.skip || !runDuring ? [] : await runDuring(origin);
+        const summary = marks
+          .map((m) => `${m.name}@${Math.round((m.startedAt - origin) / 100) * 100}`)
+          .join(' ');
+        return { verdict: 'pass', summary, expectations: [], evidence: [] };
+      },
+    });
+    let unregisterLoad: () => void;
+    beforeAll(() => {
+      unregisterLoad = registerStepType(loadStep);
+    });
+    afterAll(() => unregisterLoad());
+
+    const during = (skip = false) =>
+      parseVerifySteps([
+        {
+          'test-load': {
+            node: 'router',
+            skip,
+            during: [
+              { at: '300ms', 'test-set': { node: 'router', key: 'd', value: 'down' } },
+              { 'test-set': { node: 'router', key: 'e', value: 'x' } },
+            ],
+          },
+        },
+        { 'test-set': { node: 'router', key: 'f', value: 'after' } },
+      ]);
+
+    it('flattens it after its step, with paths into the YAML and a parent', () => {
+      const flat = during();
+      expect(flat.map((s) => [s.index, s.type, s.parent, s.atMs])).toEqual([
+        [0, 'test-load', undefined, undefined],
+        [1, 'test-set', 0, 300],
+        [2, 'test-set', 0, undefined],
+        [3, 'test-set', undefined, undefined],
+      ]);
+      expect(flat[2]?.path).toEqual(['verify', 0, 'test-load', 'during', 1]);
+      expect(flat[3]?.path).toEqual(['verify', 1]);
+    });
+
+    it('runs the during: steps at their at: times while the step works, each reported under it', async () => {
+      state.clear();
+      const report = await runVerification(context(new FakeLab()), during());
+      expect(report.steps.map((s) => [s.index, s.parent, s.verdict])).toEqual([
+        [0, undefined, 'pass'],
+        [1, 0, 'pass'],
+        [2, 0, 'pass'],
+        [3, undefined, 'pass'],
+      ]);
+      // The first waited for its at: (300 ms), the second followed it at once.
+      expect(report.steps[0]?.summary).toMatch(/^set d@300 set e@(300|400)$/);
+      expect(report.undone?.map((u) => u.what)).toEqual([
+        'f back to unset',
+        'e back to unset',
+        'd back to unset',
+      ]);
+    });
+
+    it('says so when the step ended without running them', async () => {
+      const report = await runVerification(context(new FakeLab()), during(true));
+      expect(report.steps.map((s) => s.verdict)).toEqual(['pass', 'error', 'error', 'pass']);
+      expect(report.steps[1]?.error).toBe('not run: "load" ended before its during: steps ran');
+    });
+
+    it('refuses at: outside a during: list, out of order, or after the traffic ends', () => {
+      const nodes = new Set(['router']);
+      const kinds = new Map([['router', 'router']]);
+      const outside = parseVerifySteps([{ at: '1s', 'test-set': { node: 'router', key: 'a', value: '1' } }]);
+      expect(checkVerifySteps(outside, nodes, kinds).map((i) => i.path)).toEqual([['verify', 0, 'at']]);
+      const unordered = parseVerifySteps([
+        {
+          'test-load': {
+            node: 'router',
+            during: [
+              { at: '2s', 'test-set': { node: 'router', key: 'a', value: '1' } },
+              { at: '1s', 'test-set': { node: 'router', key: 'b', value: '1' } },
+            ],
+          },
+        },
+      ]);
+      expect(checkVerifySteps(unordered, nodes, kinds)).toEqual([
+        expect.objectContaining({
+          path: ['verify', 0, 'test-load', 'during', 1, 'at'],
+          message: 'at 1s is earlier than the step before it (at 2s): during steps run in order',
+        }),
+      ]);
+      const late = parseVerifySteps([
+        {
+          'http-load': {
+            node: 'router',
+            url: 'http://10.0.0.1/',
+            duration: '10s',
+            during: [{ at: '10s', 'test-set': { node: 'router', key: 'a', value: '1' } }],
+          },
+        },
+      ]);
+      expect(checkVerifySteps(late, nodes, kinds).map((i) => i.message)).toContain(
+        'at 10s is not before the traffic ends (it lasts 10s)',
+      );
+    });
   });
 
   it('a run that changed nothing reports no undone list', async () => {

@@ -158,9 +158,7 @@ export function drainedRuleset(
     if (others.length === 0 || others.length === entries.length) return line;
     let next = 0;
     const remapped = entries.map(([slot, value]) =>
-      targets.includes(value)
-        ? `${slot} : ${others[next++ % others.length] as string}`
-        : `${slot} : ${value}`,
+      isTarget(value) ? `${slot} : ${others[next++ % others.length] as string}` : `${slot} : ${value}`,
     );
     drained = true;
     return line.replace(map[0], `map { ${remapped.join(', ')} }`);

@@ -1,0 +1,152 @@
+/**
+ * The failover experiments, for real: traffic over time while a director stops (OSPF timers fast and
+ * article), a real server's nginx dies behind keepalived and behind plain ipvsadm, a real server is
+ * drained, and a director's link is slowed. On the host engine (nftables stand-ins) and on the
+ * sandbox's real IPVS with keepalived.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { canRunSandbox } from '../../src/sandbox/index.js';
+import type { StepResult } from '../../src/verify/report.js';
+import { lblab } from '../support/cli.js';
+import {
+  labFile,
+  LONG,
+  upAndVerify,
+  upWithVerify,
+  withLabDown,
+  type UpJson,
+} from '../support/experiments.js';
+
+const prerequisites = await canRunSandbox();
+const scratch = mkdtempSync(path.join(tmpdir(), 'lblab-failover-'));
+/** The director-loss lab with the course's timers (hello 1 s, dead 4 s). */
+const articleTimers = path.join(scratch, 'failover-director-article.yml');
+const director = readFileSync(labFile('failover-director'), 'utf8');
+expect(director).toContain('\n    ospf-timers: auto\n');
+writeFileSync(articleTimers, director.replace('\n    ospf-timers: auto\n', '\n    ospf-timers: article\n'));
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function loadStep(json: UpJson): StepResult {
+  const step = json.verify.steps.find((s) => s.type === 'http-load');
+  expect(step?.timeline, JSON.stringify(json.verify.steps.map((s) => s.name))).toBeDefined();
+  return step as StepResult;
+}
+
+/** Exp. 1: failures only on the sources hashed to lb1, bounded, recovered, and both directors again after. */
+function expectDirectorLoss(json: UpJson): number {
+  const timeline = loadStep(json).timeline!;
+  expect(timeline.failed).toBeGreaterThan(0);
+  expect(timeline.recoveryMs).not.toBeNull();
+  const failing = new Set(timeline.outages.map((o) => o.source));
+  // Hash policy 0: a source that failed kept failing only until the nexthop went; the others never did.
+  expect(failing.size).toBeGreaterThan(0);
+  expect(failing.size).toBeLessThan(8);
+  const last = timeline.buckets.slice(-5);
+  expect(last.every((b) => Object.keys(b.values).length === 2 && b.failed === 0)).toBe(true);
+  return timeline.maxOutageMs;
+}
+
+describe('failover experiments on the host engine', () => {
+  const engine = 'docker';
+  const outages: Record<string, number> = {};
+
+  it(
+    'a director lost under ECMP: the outage follows the OSPF dead interval (fast, then article timers)',
+    async () => {
+      for (const [timers, file] of [
+        ['fast', labFile('failover-director')],
+        ['article', articleTimers],
+      ] as const) {
+        await withLabDown(file, engine, async () => {
+          outages[timers] = expectDirectorLoss(await upAndVerify(file, engine));
+        });
+      }
+      // Dead 4 s against dead 1 s: the article's outage is the longer one, by well over a second.
+      expect(outages.article! - outages.fast!, JSON.stringify(outages)).toBeGreaterThan(1_500);
+    },
+    LONG,
+  );
+
+  it(
+    'a drained real server: no request lost, new connections avoid it, its slots given back after',
+    () =>
+      withLabDown(labFile('drain'), engine, async () => {
+        const json = await upAndVerify(labFile('drain'), engine);
+        expect(json.verify.undone).toEqual([{ what: 'web1 back in 10.79.0.100:8080 on lb', ok: true }]);
+        const last = loadStep(json).timeline!.buckets.slice(-3);
+        expect(last.every((b) => b.values.web1 === undefined && b.failed === 0)).toBe(true);
+      }),
+    LONG,
+  );
+
+  it(
+    'a degraded link: the latency per path shows it, or a kernel without netem is named',
+    () =>
+      withLabDown(labFile('degraded-link'), engine, async () => {
+        const { result, json } = await upWithVerify(labFile('degraded-link'), engine);
+        const impair = json.verify.steps.find((s) => s.type === 'impair' && s.name.includes('delay'));
+        if (impair?.verdict === 'error') {
+          expect(impair.error).toMatch(/this kernel has no netem .*--engine sandbox/);
+          expect(result.exitCode).toBe(1);
+        } else {
+          expect(json.verify.ok, JSON.stringify(json.verify.steps, null, 1)).toBe(true);
+        }
+      }),
+    LONG,
+  );
+});
+
+describe.skipIf(!prerequisites.ok)('failover experiments on real IPVS (sandbox)', () => {
+  const engine = 'sandbox';
+  afterAll(() => lblab(['engine', 'stop']), 300_000);
+
+  it(
+    'a director lost under ECMP: bounded by the dead interval, then both directors again',
+    () =>
+      withLabDown(labFile('failover-director'), engine, async () => {
+        expectDirectorLoss(await upAndVerify(labFile('failover-director'), engine));
+      }),
+    LONG,
+  );
+
+  it(
+    'a real server dies: keepalived takes it out within its check times; without health checks the failures go on',
+    async () => {
+      await withLabDown(labFile('failover-realserver'), engine, async () => {
+        const timeline = loadStep(await upAndVerify(labFile('failover-realserver'), engine)).timeline!;
+        expect(timeline.recoveryMs).toBeLessThanOrEqual(6_000);
+      });
+      await withLabDown(labFile('failover-realserver-ipvsadm'), engine, async () => {
+        const timeline = loadStep(
+          await upAndVerify(labFile('failover-realserver-ipvsadm'), engine),
+        ).timeline!;
+        // Failing until nginx itself came back (10 s after the kill), not a health check's few seconds.
+        expect(timeline.recoveryMs).toBeGreaterThan(8_000);
+      });
+    },
+    LONG,
+  );
+
+  it(
+    'a drained real server: no request lost',
+    () =>
+      withLabDown(labFile('drain'), engine, async () => {
+        await upAndVerify(labFile('drain'), engine);
+      }),
+    LONG,
+  );
+
+  it(
+    'a degraded link: 200 ms on lb1 shows in the latency through it',
+    () =>
+      withLabDown(labFile('degraded-link'), engine, async () => {
+        const timeline = loadStep(await upAndVerify(labFile('degraded-link'), engine)).timeline!;
+        expect(timeline.latencyByValue.server1!.max).toBeGreaterThan(150);
+      }),
+    LONG,
+  );
+});
