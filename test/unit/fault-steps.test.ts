@@ -89,6 +89,7 @@ describe('http-load expectations', () => {
 
   it('expecting an outage lifts the default of no failure; a bound on it is judged', () => {
     expect(parseLoadExpect({}).maxFailures).toBe(0);
+    expect(parseLoadExpect({ during: { 'min-failures': 5 } }).maxFailures).toBeUndefined();
     const expect1 = parseLoadExpect({ 'max-outage': '3s', 'recovers-within': '1s' });
     expect(expect1.maxFailures).toBeUndefined();
     const results = judgeTimeline(expect1, tally, timeline, true);

@@ -100,7 +100,8 @@ export function parseLoadExpect(raw: RawHttpLoad['expect']): LoadExpectation {
   const outageExpected =
     expect['min-failures'] !== undefined ||
     expect['max-outage'] !== undefined ||
-    expect['recovers-within'] !== undefined;
+    expect['recovers-within'] !== undefined ||
+    PHASES.some((phase) => expect[phase]?.['min-failures'] !== undefined);
   const phases: LoadExpectation['phases'] = {};
   for (const phase of PHASES) {
     const value = expect[phase];
