@@ -24,26 +24,30 @@ export async function writeJunit(path: string | undefined, report: VerifyReport)
 /**
  * Runs the experiment with its progress on `progress`. A first Ctrl-C stops it between steps (a
  * running command ends early) and undoes the faults the steps injected; a second leaves at once.
+ * `interrupt`: the command's own, installed when it started, so no signal falls between two handlers.
  */
 export async function verifyUntilInterrupted(
   engine: Engine,
   file: string,
   labName: string | undefined,
   out: { progress: (line: string) => void; warn: (line: string) => void },
+  interrupt?: { signal: AbortSignal },
 ): Promise<VerifyReport> {
-  const interrupt = abortOnSignals(() =>
-    out.warn('interrupted twice: leaving at once; faults injected by verify may remain'),
-  );
+  const own = interrupt
+    ? undefined
+    : abortOnSignals(() =>
+        out.warn('interrupted twice: leaving at once; faults injected by verify may remain'),
+      );
   try {
     return await verifyLab(engine, file, {
       labName,
-      signal: interrupt.signal,
+      signal: (interrupt ?? own)!.signal,
       onProgress: (event) => {
         const line = describeVerifyProgress(event);
         if (line) out.progress(line);
       },
     });
   } finally {
-    interrupt.dispose();
+    own?.dispose();
   }
 }

@@ -8,9 +8,13 @@ import type { UpResult } from '../lab/lab.js';
 import { labNamePattern } from '../topology/schema.js';
 import { shellQuote } from '../util/shell.js';
 import type { VerifyReport } from '../verify/report.js';
+import type { Interfaces } from '@oclif/core';
+import type { Engine } from '../runtime/engine.js';
 
 /** `up --json` output: the lab, and with --verify the experiment's report. */
 export type UpCommandResult = UpResult & { verify?: VerifyReport };
+
+type UpFlags = Interfaces.InferredFlags<typeof Up.flags>;
 
 export default class Up extends LblabCommand {
   static override summary = 'Build missing images, create the lab, configure it and wait until it is ready.';
@@ -54,26 +58,41 @@ export default class Up extends LblabCommand {
     }
     const lab = await labNameFor(args.file, flags.name);
     const engine = await this.engineForUp(flags.engine, lab);
-    const { upLab } = await import('../lab/lab.js');
     // With --name, `down FILE` would name the file's lab, not this one.
     const downCommand = `lblab down ${flags.name ? `--name ${lab}` : shellQuote(args.file)}`;
+    let verifying = false;
+    // One handler from here to the end: a signal between up and its experiment still finds one.
     const interrupt = abortOnSignals(() =>
-      this.logToStderr(`interrupted twice: leaving at once; clean up with: ${downCommand}`),
+      this.logToStderr(
+        verifying
+          ? 'interrupted twice: leaving at once; faults injected by verify may remain'
+          : `interrupted twice: leaving at once; clean up with: ${downCommand}`,
+      ),
     );
-    let result: UpResult;
     try {
-      result = await upLab(engine, args.file, {
-        labName: flags.name,
-        force: flags.force,
-        keepOnFailure: flags['keep-on-failure'],
-        isolate: flags.isolate,
-        signal: interrupt.signal,
-        onProgress: (event) =>
-          this.progress(`${event.node ? `${event.node}: ` : ''}${event.stage}: ${event.message}`),
-      });
+      return await this.upAndVerify(args, flags, engine, interrupt, () => (verifying = true));
     } finally {
       interrupt.dispose();
     }
+  }
+
+  private async upAndVerify(
+    args: { file: string },
+    flags: UpFlags,
+    engine: Engine,
+    interrupt: { signal: AbortSignal },
+    startVerifying: () => void,
+  ): Promise<UpCommandResult> {
+    const { upLab } = await import('../lab/lab.js');
+    const result = await upLab(engine, args.file, {
+      labName: flags.name,
+      force: flags.force,
+      keepOnFailure: flags['keep-on-failure'],
+      isolate: flags.isolate,
+      signal: interrupt.signal,
+      onProgress: (event) =>
+        this.progress(`${event.node ? `${event.node}: ` : ''}${event.stage}: ${event.message}`),
+    });
     for (const warning of result.warnings) this.progress(`warning: ${warning}`);
     const planes = Object.entries(result.dataPlanes)
       .map(([node, plane]) => `${node}=${plane}`)
@@ -90,10 +109,14 @@ export default class Up extends LblabCommand {
         import('../verify/render-report.js'),
       ]);
       // Ctrl-C during the experiment: the steps' faults are undone, the lab itself stays up.
-      verify = await verifyUntilInterrupted(engine, args.file, flags.name, {
-        progress: (line) => this.progress(line),
-        warn: (line) => this.logToStderr(line),
-      });
+      startVerifying();
+      verify = await verifyUntilInterrupted(
+        engine,
+        args.file,
+        flags.name,
+        { progress: (line) => this.progress(line), warn: (line) => this.logToStderr(line) },
+        interrupt,
+      );
       await writeJunit(flags.junit, verify);
       if (!this.jsonEnabled()) this.log(`\n${renderHumanReport(verify)}`);
       if (!verify.ok) process.exitCode = 1;

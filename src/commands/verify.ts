@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
+import { abortOnSignals } from '../cli/signals.js';
 import type { VerifyReport } from '../verify/report.js';
 import { stepTypeNames } from '../verify/steps.js';
 
@@ -24,16 +25,31 @@ export default class Verify extends LblabCommand {
   };
 
   async run(): Promise<VerifyReport> {
+    // First: a Ctrl-C while the engine is being found must not kill the run before it can undo.
+    const interrupt = abortOnSignals(() =>
+      this.logToStderr('interrupted twice: leaving at once; faults injected by verify may remain'),
+    );
+    try {
+      return await this.verify(interrupt);
+    } finally {
+      interrupt.dispose();
+    }
+  }
+
+  private async verify(interrupt: { signal: AbortSignal }): Promise<VerifyReport> {
     const { args, flags } = await this.parse(Verify);
     const engine = await this.engineWithLab(flags.engine, await labNameFor(args.file, flags.name));
     const [{ verifyUntilInterrupted, writeJunit }, { renderHumanReport }] = await Promise.all([
       import('../cli/verify-output.js'),
       import('../verify/render-report.js'),
     ]);
-    const report = await verifyUntilInterrupted(engine, args.file, flags.name, {
-      progress: (line) => this.progress(line),
-      warn: (line) => this.logToStderr(line),
-    });
+    const report = await verifyUntilInterrupted(
+      engine,
+      args.file,
+      flags.name,
+      { progress: (line) => this.progress(line), warn: (line) => this.logToStderr(line) },
+      interrupt,
+    );
     await writeJunit(flags.junit, report);
     if (!this.jsonEnabled()) this.log(renderHumanReport(report));
     if (!report.ok) process.exitCode = 1;

@@ -13,6 +13,7 @@ import { servicesNeedingIpvs } from '../kinds/director.js';
 import type { IpvsDemand } from '../apply/preflight.js';
 import { LABEL } from '../core/labels.js';
 import { planTopology, topologyHashOf } from '../plan/compile.js';
+import { describeTuning } from '../plan/render-plan.js';
 import type { DataPlane, Plan } from '../core/plan.js';
 import type { Engine } from '../runtime/engine.js';
 import type { ContainerInfo } from '../core/runtime.js';
@@ -134,7 +135,7 @@ async function upLocked(
   });
   progress({
     stage: 'preflight',
-    message: `OSPF timers "auto" mean ${plan.tuning.ospfTimers}, readiness timeouts x${plan.tuning.timeoutScale}: ${plan.tuning.why}`,
+    message: `${describeTuning(plan)}: ${plan.tuning.why}`,
   });
   const base = {
     lab,

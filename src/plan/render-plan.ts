@@ -2,11 +2,18 @@
 import type { Plan } from '../core/plan.js';
 import { describeCheck } from '../checks/registry.js';
 
+/** What the engine means for the lab's timing: OSPF's "auto" timers (only if a node runs OSPF), the readiness timeouts. */
+export function describeTuning(plan: Plan): string {
+  const { tuning } = plan;
+  const ospf = plan.nodes.some((node) => node.setup.some((step) => step.daemons?.includes('ospfd')));
+  return `${ospf ? `OSPF timers "auto" mean ${tuning.ospfTimers}, ` : ''}readiness timeouts x${tuning.timeoutScale}`;
+}
+
 export function renderPlan(plan: Plan, options: { files?: boolean } = {}): string {
   const { tuning } = plan;
   const lines = [
     `lab ${plan.lab} (topology ${plan.topologyHash}, lblab ${plan.lblabVersion})`,
-    `engine ${tuning.engine}: OSPF timers "auto" mean ${tuning.ospfTimers}, readiness timeouts x${tuning.timeoutScale} (${tuning.why})`,
+    `engine ${tuning.engine}: ${describeTuning(plan)} (${tuning.why})`,
     '',
   ];
   for (const network of plan.networks) {

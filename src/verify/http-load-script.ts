@@ -20,6 +20,12 @@ export interface HttpLoadInput {
   sources: string[];
   /** Per request, counted from when it was sent. */
   timeoutMs: number;
+  /**
+   * Keep sending past `durationMs`, up to `maxDurationMs`, until `stopFile` exists in the node: the
+   * runner creates it once the steps run during the traffic have ended, so a slow fault step still
+   * has traffic around it.
+   */
+  stretch?: { maxDurationMs: number; stopFile: string };
 }
 
 /** One request: a RequestRecord placed in time. */
@@ -46,14 +52,18 @@ export const HTTP_LOAD_BOUNDS = {
 const EXEC_SLACK_MS = 15_000;
 
 const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+const STOP_FILE = /^\/tmp\/lblab-load-[a-z0-9]{1,32}$/;
 // Printable ASCII without blank, quotes, `#` or backslash: the path goes verbatim into the request line.
 const HTTP_URL =
   /^http:\/\/[A-Za-z0-9][A-Za-z0-9.-]{0,252}(?::\d{1,5})?(?:\/[\x21\x24-\x26\x28-\x5b\x5d-\x7e]*)?$/;
 
 /** Requests i = 0, 1, ... are due at i / rate seconds while that is before the end: ceil(rate × s). */
-export function httpLoadRequestCount(input: Pick<HttpLoadInput, 'ratePerSecond' | 'durationMs'>): number {
+export function httpLoadRequestCount(
+  input: Pick<HttpLoadInput, 'ratePerSecond' | 'durationMs' | 'stretch'>,
+): number {
   // Integer arithmetic, the same expression as the script's, so both agree on the count.
-  return Math.floor((input.ratePerSecond * input.durationMs + 999) / 1000);
+  const ms = input.stretch?.maxDurationMs ?? input.durationMs;
+  return Math.floor((input.ratePerSecond * ms + 999) / 1000);
 }
 
 function assertLoadInput(input: HttpLoadInput): void {
@@ -75,6 +85,15 @@ function assertLoadInput(input: HttpLoadInput): void {
     throw new Error(
       `http-load: per-request timeout must be ${b.minTimeoutMs}..${b.maxTimeoutMs} ms (whole ms), not ${timeoutMs}`,
     );
+  }
+  const { stretch } = input;
+  if (stretch && !within(stretch.maxDurationMs, durationMs, b.maxDurationMs)) {
+    throw new Error(
+      `http-load: the longest stretch must be ${durationMs}..${b.maxDurationMs} ms, not ${stretch.maxDurationMs}`,
+    );
+  }
+  if (stretch && !STOP_FILE.test(stretch.stopFile)) {
+    throw new Error(`http-load: stop file "${stretch.stopFile}" is not /tmp/lblab-load-<letters and digits>`);
   }
   const requests = httpLoadRequestCount(input);
   if (requests > b.maxRequests) {
@@ -107,8 +126,8 @@ use Time::HiRes qw(time clock_gettime CLOCK_MONOTONIC);
 $| = 1;
 $SIG{PIPE} = 'IGNORE';
 sub bad { print STDERR "lblab http-load: $_[0]\n"; exit 2; }
-@ARGV >= 5 or bad('usage: URL RATE DURATION_MS HEADER TIMEOUT_MS [SOURCE...]');
-my ($url, $rate, $duration_ms, $header, $timeout_ms, @sources) = @ARGV;
+@ARGV >= 7 or bad('usage: URL RATE DURATION_MS HEADER TIMEOUT_MS MAX_DURATION_MS STOP_FILE|- [SOURCE...]');
+my ($url, $rate, $duration_ms, $header, $timeout_ms, $max_ms, $stop_file, @sources) = @ARGV;
 my ($host, $port, $path) = $url =~ m{^http://([A-Za-z0-9][A-Za-z0-9.-]{0,252})(?::(\d{1,5}))?(/[\x21\x24-\x26\x28-\x5b\x5d-\x7e]*)?\z}
   or bad("url $url is not http://host[:port][/path]");
 $port //= 80; $path //= '/';
@@ -116,7 +135,9 @@ $port >= 1 && $port <= 65535 or bad("port $port is not 1..65535");
 $rate =~ /^\d+\z/ && $rate >= 1 && $rate <= 500 or bad("rate $rate is not 1..500 per second");
 $duration_ms =~ /^\d+\z/ && $duration_ms >= 1000 && $duration_ms <= 600000 or bad("duration $duration_ms is not 1000..600000 ms");
 $timeout_ms =~ /^\d+\z/ && $timeout_ms >= 50 && $timeout_ms <= 30000 or bad("timeout $timeout_ms is not 50..30000 ms");
-my $count = int(($rate * $duration_ms + 999) / 1000);
+$max_ms =~ /^\d+\z/ && $max_ms >= $duration_ms && $max_ms <= 600000 or bad("max duration $max_ms is not $duration_ms..600000 ms");
+$stop_file eq '-' || $stop_file =~ m{^/tmp/lblab-load-[a-z0-9]{1,32}\z} or bad("stop file $stop_file is not /tmp/lblab-load-*");
+my $count = int(($rate * $max_ms + 999) / 1000);
 $count <= 30000 or bad("$count requests is more than 30000");
 $header =~ /^[A-Za-z0-9][A-Za-z0-9-]{0,63}\z/ or bad("header $header is not a header name");
 for (@sources) {
@@ -228,7 +249,11 @@ my $next = 0;
 while (1) {
   # Due at t0 + i / rate, not "interval after the last": no drift, and overdue requests go out at
   # once rather than being skipped, so every request of the schedule is sent.
-  while ($next < $count && now() >= $t0 + $next / $rate) { start($next++); }
+  while ($next < $count && now() >= $t0 + $next / $rate) {
+    # Past the duration, only a stretch (a stop file not there yet) keeps it going.
+    if (($next / $rate) * 1000 >= $duration_ms && ($stop_file eq '-' || -e $stop_file)) { $count = $next; last; }
+    start($next++);
+  }
   my $now = now();
   while (@order && ($order[0]{done} || $now - $order[0]{mono} >= $timeout)) {
     my $r = shift @order;
@@ -242,6 +267,7 @@ while (1) {
   for my $fh (@{ $can_read // [] }) { my $r = $live{fileno $fh}; readable($r) if $r; }
   for my $fh (@{ $can_write // [] }) { my $r = $live{fileno $fh}; writable($r) if $r && $r->{fh}; }
 }
+unlink $stop_file if $stop_file ne '-';
 print "done\t$next\n";
 exit 0;
 `;
@@ -249,7 +275,7 @@ exit 0;
 /** The command (no shell): the script, then every value as its own argument after `--`. */
 export function httpLoadCommand(input: HttpLoadInput): string[] {
   assertLoadInput(input);
-  const { url, ratePerSecond, durationMs, header, sources, timeoutMs } = input;
+  const { url, ratePerSecond, durationMs, header, sources, timeoutMs, stretch } = input;
   return [
     'perl',
     '-e',
@@ -260,13 +286,17 @@ export function httpLoadCommand(input: HttpLoadInput): string[] {
     String(durationMs),
     header,
     String(timeoutMs),
+    String(stretch?.maxDurationMs ?? durationMs),
+    stretch?.stopFile ?? '-',
     ...sources,
   ];
 }
 
 /** How long the runner lets the exec run: the schedule, the last request's timeout, and slack. */
-export function httpLoadExecTimeoutMs(input: Pick<HttpLoadInput, 'durationMs' | 'timeoutMs'>): number {
-  return input.durationMs + input.timeoutMs + EXEC_SLACK_MS;
+export function httpLoadExecTimeoutMs(
+  input: Pick<HttpLoadInput, 'durationMs' | 'timeoutMs' | 'stretch'>,
+): number {
+  return (input.stretch?.maxDurationMs ?? input.durationMs) + input.timeoutMs + EXEC_SLACK_MS;
 }
 
 const DECIMAL = /^\d+(?:\.\d+)?$/;

@@ -21,7 +21,15 @@ export async function nodeState(ctx: NodeContext, node: PlannedNode): Promise<st
   return containers.find((c) => c.name === node.containerName)?.state;
 }
 
+/**
+ * Its links go down first, then its container stops: a node fails at once, as a crash or a power cut
+ * does. Without that, a slow engine tears the network namespace down seconds after the daemons died,
+ * and IPVS (which needs no process) keeps forwarding meanwhile.
+ */
 export async function stopNode(ctx: NodeContext, node: PlannedNode): Promise<void> {
+  const linksDown =
+    'for dev in $(ls /sys/class/net); do [ "$dev" = lo ] || ip link set dev "$dev" down; done';
+  await inNetns(ctx.runtime, node, ['sh', '-c', linksDown]);
   await ctx.runtime.stopContainer(node.containerName, STOP_GRACE_SECONDS);
 }
 
@@ -41,8 +49,12 @@ export async function startNode(ctx: NodeContext, node: PlannedNode, signal?: Ab
   return true;
 }
 
-/** A command in the node's network namespace with NET_ADMIN, from a helper (the node itself may lack it). */
+/**
+ * A command in the node's network namespace with NET_ADMIN: in the node when it has the capability
+ * (one exec), else from a helper container sharing its namespace (seconds on a slow engine).
+ */
 export function inNetns(runtime: ContainerRuntime, node: PlannedNode, cmd: string[]): Promise<ExecResult> {
+  if (node.capAdd.includes('NET_ADMIN')) return runtime.exec(node.containerName, cmd, { timeoutMs: 60_000 });
   return runtime.runInNetns({
     target: node.containerName,
     image: node.image,

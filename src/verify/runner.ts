@@ -44,15 +44,24 @@ export async function runVerification(ctx: VerifyContext, steps: VerifyStep[]): 
   const pending: PendingUndo[] = [];
   const undoLater = (what: string, undo: () => Promise<void>) => void pending.push({ what, undo });
   let undone: UndoResult[];
+  // Which step a signal came in (the innermost running one), for the message.
+  const running: VerifyStep[] = [];
+  let interruptedIn: VerifyStep | undefined;
+  const noteInterrupted = () => (interruptedIn = running.at(-1));
+  ctx.signal?.addEventListener('abort', noteInterrupted, { once: true });
   try {
     await runSteps();
   } finally {
+    ctx.signal?.removeEventListener('abort', noteInterrupted);
     undone = await undoAll(pending, ctx.onProgress);
   }
   if (ctx.signal?.aborted) {
+    const where = interruptedIn
+      ? `in step ${interruptedIn.index + 1} of ${steps.length} ("${interruptedIn.name}")`
+      : `after ${results.length} of ${steps.length} steps`;
     throw new InterruptedError(
       InterruptedError.from(ctx.signal).signal,
-      `verify interrupted after ${results.length} of ${steps.length} steps; ${undone.length} fault(s) undone`,
+      `verify interrupted ${where}; ${undone.length} fault(s) undone`,
     );
   }
   return {
@@ -84,6 +93,7 @@ export async function runVerification(ctx: VerifyContext, steps: VerifyStep[]): 
       node: step.node,
     });
     const stepStart = now();
+    running.push(step);
     const nested = steps.filter((s) => s.parent === step.index);
     let outcome: StepOutcome;
     try {
@@ -126,6 +136,7 @@ export async function runVerification(ctx: VerifyContext, steps: VerifyStep[]): 
       durationMs: Math.round(now() - stepStart),
       ...outcome,
     };
+    running.pop();
     results.push(result);
     ctx.onProgress?.({ type: 'step-end', ...base, result });
   }

@@ -8,18 +8,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canRunSandbox } from '../../src/sandbox/index.js';
-import type { VerifyReport } from '../../src/verify/report.js';
-import { lblab, lblabJson, PROJECT_ROOT } from '../support/cli.js';
+import { lblab } from '../support/cli.js';
+import { labFile, LONG, upAndVerify, type UpJson } from '../support/experiments.js';
 
-const lab = (name: string) => `${PROJECT_ROOT}topologies/${name}.yml`;
+const lab = labFile;
 const prerequisites = await canRunSandbox();
-const LONG = 20 * 60_000;
-
-interface UpJson {
-  engine: string;
-  dataPlanes: Record<string, string>;
-  verify: VerifyReport;
-}
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'lblab-lvs-methods-'));
 /** lvs-nat.yml with plain ipvsadm commands instead of keepalived (the lab keeps its name). */
@@ -29,27 +22,10 @@ writeFileSync(natIpvsadm, readFileSync(lab('lvs-nat'), 'utf8').replace('lvs: kee
 const tunIpvsadm = path.join(scratch, 'lvs-tun-ipvsadm.yml');
 writeFileSync(tunIpvsadm, readFileSync(lab('lvs-tun'), 'utf8').replace('lvs: keepalived', 'lvs: ipvsadm'));
 
-/** Every step passed; on failure the message carries the steps that did not. */
-function expectAllPassed(result: { exitCode?: number; stderr: unknown }, report: VerifyReport | undefined) {
-  const failed = (report?.steps ?? []).filter((s) => s.verdict !== 'pass');
-  expect(result.exitCode, `${String(result.stderr).slice(-3000)}\n${JSON.stringify(failed, null, 1)}`).toBe(
-    0,
-  );
-  expect(report?.ok).toBe(true);
-}
-
 async function forwardColumn(topology: string, engine: string): Promise<string> {
   const result = await lblab(['exec', topology, 'lb', '--engine', engine, '--', 'ipvsadm', '-L', '-n']);
   expect(result.exitCode, String(result.stderr)).toBe(0);
   return String(result.stdout);
-}
-
-async function upAndVerify(topology: string, engine: string): Promise<UpJson> {
-  const { result, json } = await lblabJson<UpJson>(['up', topology, '--verify', '--engine', engine], {
-    timeoutMs: LONG,
-  });
-  expectAllPassed(result, json.verify);
-  return json;
 }
 
 /** Runs `body` with the lab up and always takes it down after, so a failure never blocks the next lab. */

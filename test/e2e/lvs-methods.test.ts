@@ -5,35 +5,11 @@
  */
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { VerifyReport } from '../../src/verify/report.js';
-import { dockerObjectsLabelled, lblab, lblabJson, PROJECT_ROOT } from '../support/cli.js';
+import { dockerObjectsLabelled, lblab } from '../support/cli.js';
+import { labFile, LONG, upAndVerify } from '../support/experiments.js';
 
-const lab = (name: string) => `${PROJECT_ROOT}topologies/${name}.yml`;
+const lab = labFile;
 const hostHasIpvs = (await execa('sh', ['-c', 'test -e /proc/net/ip_vs'], { reject: false })).exitCode === 0;
-const LONG = 20 * 60_000;
-
-interface UpJson {
-  engine: string;
-  dataPlanes: Record<string, string>;
-  verify: VerifyReport;
-}
-
-/** Every step passed; on failure the message carries the steps that did not. */
-function expectAllPassed(result: { exitCode?: number; stderr: unknown }, report: VerifyReport | undefined) {
-  const failed = (report?.steps ?? []).filter((s) => s.verdict !== 'pass');
-  expect(result.exitCode, `${String(result.stderr).slice(-3000)}\n${JSON.stringify(failed, null, 1)}`).toBe(
-    0,
-  );
-  expect(report?.ok).toBe(true);
-}
-
-async function upAndVerify(topology: string, engine: string): Promise<UpJson> {
-  const { result, json } = await lblabJson<UpJson>(['up', topology, '--verify', '--engine', engine], {
-    timeoutMs: LONG,
-  });
-  expectAllPassed(result, json.verify);
-  return json;
-}
 
 describe.skipIf(hostHasIpvs)('LVS methods on a host engine without IPVS (nftables stand-ins)', () => {
   afterAll(async () => {

@@ -97,7 +97,7 @@ describe('a fault injected by verify', () => {
     expect(result.exitCode).toBe(143);
     expect(verify.stderr()).toContain('verify: undone: eth0 up on a');
     expect(verify.stderr()).toContain(
-      'interrupted by SIGTERM; verify interrupted after 2 of 2 steps; 1 fault(s) undone',
+      'interrupted by SIGTERM; verify interrupted in step 2 of 2 ("a long experiment"); 1 fault(s) undone',
     );
     // The 60 s step did not hold Ctrl-C back.
     expect(Date.now() - started).toBeLessThan(40_000);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../../src/core/labels.js';
 import { compile, macAddressFor, type CompileOptions } from '../../src/plan/compile.js';
+import { describeTuning } from '../../src/plan/render-plan.js';
 import type { Plan, PlannedNode } from '../../src/core/plan.js';
 import { parseTopologyText } from '../../src/topology/load.js';
 import type { TopologyConfig } from '../../src/core/topology.js';
@@ -413,5 +414,14 @@ describe('rendered files (snapshots)', () => {
     expect(nodeOf(withIpvs(), 'lb1').setupScript).toMatchSnapshot('lb1 on ipvs (keepalived)');
     expect(nodeOf(withoutIpvs(), 'lb1').setupScript).toMatchSnapshot('lb1 on nftables');
     expect(nodeOf(withIpvs(), 'server1').setupScript).toMatchSnapshot('server1');
+  });
+});
+
+describe('describeTuning', () => {
+  it('speaks of OSPF timers only when a node runs OSPF', () => {
+    const seed = plan(SEED_TEXT);
+    expect(describeTuning(seed)).toMatch(/^OSPF timers "auto" mean \w+, readiness timeouts x\d+$/);
+    const noOspf = { ...seed, nodes: seed.nodes.filter((n) => n.kind === 'server') };
+    expect(describeTuning(noOspf)).toMatch(/^readiness timeouts x\d+$/);
   });
 });

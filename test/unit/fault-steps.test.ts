@@ -4,6 +4,7 @@ import {
   judgePhase,
   judgeTimeline,
   parseLoadExpect,
+  stopTime,
   timelineOf,
 } from '../../src/verify/step-types/http-load.js';
 import { netemArgs, previousNetem } from '../../src/verify/step-types/impair.js';
@@ -128,5 +129,24 @@ describe('http-load expectations', () => {
       ['after: same-as-before', true],
       ['after: latency web2', true],
     ]);
+  });
+});
+
+describe('stopTime', () => {
+  const origin = 1_000_000;
+  const mark = (startedAt: number, endedAt: number) => ({ name: 'x', startedAt, endedAt, fault: true });
+  it('ends at the duration when the during: steps kept to the schedule', () => {
+    expect(stopTime({ durationMs: 30_000 }, origin, [mark(origin + 5_000, origin + 5_300)])).toBe(
+      origin + 30_000,
+    );
+    expect(stopTime({ durationMs: 30_000 }, origin, [])).toBe(origin + 30_000);
+  });
+  it('stretches to the last step end plus what the schedule left after it, 5 to 10 s', () => {
+    expect(stopTime({ durationMs: 15_000 }, origin, [mark(origin + 5_000, origin + 14_000)])).toBe(
+      origin + 24_000,
+    );
+    expect(stopTime({ durationMs: 15_000 }, origin, [mark(origin + 14_000, origin + 20_000)])).toBe(
+      origin + 25_000,
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { execFile as execFileCallback } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import {
   createServer as createTcpServer,
@@ -44,6 +45,8 @@ describe('httpLoadCommand', () => {
       '1000',
       'X-Host',
       '500',
+      '1000',
+      '-',
       '10.0.0.1',
       '10.0.0.2',
     ]);
@@ -128,6 +131,20 @@ describe('the script in perl against local servers (loopback only)', () => {
     const start = records[0]!.sentAt;
     return records.map((r) => r.sentAt - (start + (r.seq * 1000) / rate));
   }
+
+  it('stretches past its duration until the stop file appears, then removes it', async () => {
+    const url = await serve((_request, response) => response.end('ok\n'));
+    const stopFile = `/tmp/lblab-load-t${process.pid}`;
+    rmSync(stopFile, { force: true });
+    const load = input({ url, stretch: { maxDurationMs: 5000, stopFile } });
+    const touch = setTimeout(() => writeFileSync(stopFile, ''), 2000);
+    const { sent } = await run(load);
+    clearTimeout(touch);
+    // 20/s: 1 s of duration, stretched to ~2 s by the file, far from the 5 s cap (100 requests).
+    expect(sent).toBeGreaterThanOrEqual(35);
+    expect(sent).toBeLessThan(80);
+    expect(existsSync(stopFile)).toBe(false);
+  });
 
   it('sends 20/s for 1 s: 20 requests on schedule, each on its own connection, answered with the header', async () => {
     let served = 0;

@@ -440,7 +440,7 @@ describe('runVerification undoes what the steps changed', () => {
         ...steps({ key: 'never', value: 'run' }).map((s) => ({ ...s, index: 2 })),
       ]);
       await expect(run).rejects.toThrow(
-        'interrupted by SIGTERM; verify interrupted after 2 of 3 steps; 1 fault(s) undone',
+        'interrupted by SIGTERM; verify interrupted in step 2 of 3 ("Ctrl-C"); 1 fault(s) undone',
       );
       await expect(run).rejects.toBeInstanceOf(InterruptedError);
       expect(state.get('b')).toBe('unset');
@@ -564,6 +564,17 @@ describe('runVerification undoes what the steps changed', () => {
         'at 10s is not before the traffic ends (it lasts 10s)',
       );
     });
+  });
+
+  it('a signal before the first step starts none and says so', async () => {
+    const controller = new AbortController();
+    controller.abort('SIGINT');
+    await expect(
+      runVerification(
+        { ...context(new FakeLab()), signal: controller.signal },
+        steps({ key: 'z', value: '1' }),
+      ),
+    ).rejects.toThrow('interrupted by SIGINT; verify interrupted after 0 of 1 steps; 0 fault(s) undone');
   });
 
   it('a run that changed nothing reports no undone list', async () => {

@@ -5,6 +5,7 @@
  * over time: failures, the longest outage, the time to recover from the first fault, and the
  * tally of each phase (before the fault, during it, after it was mended).
  */
+import { randomBytes } from 'node:crypto';
 import { urlIssues } from '../../checks/http.js';
 import type { TopologyIssue } from '../../core/issue.js';
 import { parseDuration } from '../../util/duration.js';
@@ -202,8 +203,9 @@ export const httpLoadStep = defineStepType<HttpLoadStep, RawHttpLoad>({
     return issues;
   },
   async run(step, { runtime, plan, node, runDuring, signal }) {
-    const cmd = httpLoadCommand(step);
-    const timeoutMs = httpLoadExecTimeoutMs(step);
+    const input = { ...step, ...(runDuring && { stretch: stretchFor(step) }) };
+    const cmd = httpLoadCommand(input);
+    const timeoutMs = httpLoadExecTimeoutMs(input);
     const origin = Date.now();
     // Settled to a value at once: the during: steps run while it is pending.
     const exec = runtime.exec(node.containerName, cmd, { timeoutMs, ...(signal && { signal }) }).then(
@@ -211,10 +213,14 @@ export const httpLoadStep = defineStepType<HttpLoadStep, RawHttpLoad>({
       (error: unknown) => ({ error }),
     );
     const marks = runDuring ? await runDuring(origin) : [];
+    if (input.stretch) {
+      await sleepUntil(stopTime(step, origin, marks), signal);
+      await runtime.exec(node.containerName, ['touch', input.stretch.stopFile], { timeoutMs: 30_000 });
+    }
     const done = await exec;
     if ('error' in done) throw done.error;
     const { result } = done;
-    const { records } = parseHttpLoadOutput(result.stdout, step);
+    const { records } = parseHttpLoadOutput(result.stdout, input);
     const evidence =
       result.stderr.trim() === ''
         ? []
@@ -253,6 +259,50 @@ export const httpLoadStep = defineStepType<HttpLoadStep, RawHttpLoad>({
     };
   },
 });
+
+/** Traffic after the last during: step, when that step ended later than planned (a slow engine). */
+const TAIL_MS = { min: 5_000, max: 10_000 } as const;
+
+/** How far the traffic may stretch past its duration while slow during: steps finish. */
+function stretchFor(step: HttpLoadStep): { maxDurationMs: number; stopFile: string } {
+  const b = HTTP_LOAD_BOUNDS;
+  const byRequests = Math.floor(b.maxRequests / step.ratePerSecond) * 1000;
+  const maxDurationMs = Math.max(
+    step.durationMs,
+    Math.min(b.maxDurationMs, byRequests, step.durationMs * 3 + 60_000),
+  );
+  return { maxDurationMs, stopFile: `/tmp/lblab-load-${randomBytes(8).toString('hex')}` };
+}
+
+/**
+ * When the traffic ends: at its duration, or, if the during: steps ran late, once the last one ended
+ * plus what the schedule left after it (5 to 10 s), so every phase has requests.
+ */
+export function stopTime(
+  step: Pick<HttpLoadStep, 'durationMs'>,
+  origin: number,
+  marks: TimelineMark[],
+): number {
+  const planned = origin + step.durationMs;
+  const last = marks.at(-1);
+  if (!last) return planned;
+  const tail = Math.min(TAIL_MS.max, Math.max(TAIL_MS.min, planned - last.startedAt));
+  return Math.max(planned, last.endedAt + tail);
+}
+
+async function sleepUntil(when: number, signal: AbortSignal | undefined): Promise<void> {
+  const ms = when - Date.now();
+  if (ms <= 0 || signal?.aborted) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
 
 export function timelineOf(
   step: Pick<HttpLoadStep, 'header' | 'ratePerSecond'>,

@@ -1,8 +1,7 @@
 /**
- * link: take a node's interface down or up (`ip link set`), from a helper in the node's network
- * namespace (the node itself may lack NET_ADMIN). A fault: the state it found is put back when the run
- * ends, and the routes the kernel dropped with the link (a default route, static routes) with it;
- * routes a daemon owns (OSPF's) come back from the daemon.
+ * link: take a node's interface down or up (`ip link set`, in the node's network namespace). A
+ * fault: the state it found is put back when the run ends, and the routes the kernel dropped with the
+ * link (a default route, static routes) with it; routes a daemon owns (OSPF's) come back from it.
  */
 import { inNetns } from '../node-control.js';
 import { defineStepType, failedToRun, outputLine, toEvidence, type VerifyStep } from '../step-type.js';
