@@ -22,15 +22,18 @@ export async function nodeState(ctx: NodeContext, node: PlannedNode): Promise<st
 }
 
 /**
- * Its links go down first, then its container stops: a node fails at once, as a crash or a power cut
+ * Its links go down first, then its container stops (returns when the links went down, epoch ms): a node fails at once, as a crash or a power cut
  * does. Without that, a slow engine tears the network namespace down seconds after the daemons died,
  * and IPVS (which needs no process) keeps forwarding meanwhile.
  */
-export async function stopNode(ctx: NodeContext, node: PlannedNode): Promise<void> {
+export async function stopNode(ctx: NodeContext, node: PlannedNode): Promise<number> {
   const linksDown =
-    'for dev in $(ls /sys/class/net); do [ "$dev" = lo ] || ip link set dev "$dev" down; done';
-  await inNetns(ctx.runtime, node, ['sh', '-c', linksDown]);
+    'for dev in $(ls /sys/class/net); do [ "$dev" = lo ] || ip link set dev "$dev" down; done; date +%s%3N';
+  const down = await inNetns(ctx.runtime, node, ['sh', '-c', linksDown]);
+  const at = Number(down.stdout.trim());
   await ctx.runtime.stopContainer(node.containerName, STOP_GRACE_SECONDS);
+  // The node's clock is the host's (a container; the sandbox guest keeps the host's time).
+  return Number.isFinite(at) && at > 0 ? at : Date.now();
 }
 
 /** Starts the container, runs its setup again and waits for its readiness; a running node is left alone. */

@@ -44,6 +44,8 @@ export interface StepResult {
   error?: string;
   /** The index of the step it ran during (an http-load's `during:` list). */
   parent?: number;
+  /** A fault step: when its fault took effect (epoch ms), when the step can tell better than its start. */
+  tookEffectAt?: number;
   /** http-load only: what happened second by second. */
   timeline?: LoadTimeline;
 }

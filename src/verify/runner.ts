@@ -150,7 +150,14 @@ export async function runVerification(ctx: VerifyContext, steps: VerifyStep[]): 
       if (ctx.signal?.aborted) break;
       const startedAt = Date.now();
       await runOne(step);
-      marks.push({ name: step.name, startedAt, endedAt: Date.now(), fault: stepTypeOf(step).fault === true });
+      const endedAt = Date.now();
+      // A slow engine can take seconds to apply a fault: where the step knows when it took, use that.
+      const tookEffectAt = results.find((r) => r.index === step.index)?.tookEffectAt;
+      const effective =
+        tookEffectAt !== undefined && tookEffectAt >= startedAt && tookEffectAt <= endedAt
+          ? tookEffectAt
+          : startedAt;
+      marks.push({ name: step.name, startedAt: effective, endedAt, fault: stepTypeOf(step).fault === true });
     }
     return marks;
   }

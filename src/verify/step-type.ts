@@ -63,7 +63,7 @@ export interface StepRunContext {
 
 /** What a step produced; the runner adds identity and timing. */
 export type StepOutcome = Pick<StepResult, 'verdict' | 'summary' | 'expectations' | 'evidence'> &
-  Partial<Pick<StepResult, 'tally' | 'error' | 'timeline'>>;
+  Partial<Pick<StepResult, 'tally' | 'error' | 'timeline' | 'tookEffectAt'>>;
 
 export interface StepType<S extends VerifyStep = VerifyStep, Raw = unknown> {
   /** The step's key in a `verify:` item, and its `type` in the report. */

@@ -29,14 +29,21 @@ function lifecycleStep(action: Action): StepType<NodeLifecycleStep, { node: stri
           error: `${node.containerName} does not exist: is the lab up?`,
         };
       }
+      let tookEffectAt: number | undefined;
       if (action !== 'start' && before === 'running') {
-        await stopNode(ctx, node);
+        tookEffectAt = await stopNode(ctx, node);
         if (action === 'stop') {
           ctx.undoLater(`start ${node.name}`, async () => void (await startNode(ctx, node)));
         }
       }
       if (action === 'stop') {
-        return { verdict: 'pass', summary: `${before} -> stopped`, expectations: [], evidence: [] };
+        return {
+          verdict: 'pass',
+          summary: `${before} -> stopped`,
+          expectations: [],
+          evidence: [],
+          ...(tookEffectAt !== undefined && { tookEffectAt }),
+        };
       }
       const started = await startNode(ctx, node, ctx.signal);
       return {
