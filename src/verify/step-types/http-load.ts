@@ -16,6 +16,7 @@ import {
   httpLoadExecTimeoutMs,
   httpLoadRequestCount,
   parseHttpLoadOutput,
+  type HttpLoadInput,
   type LoadRecord,
 } from '../http-load-script.js';
 import type { LoadTimeline } from '../report.js';
@@ -60,14 +61,9 @@ export interface LoadExpectation {
   phases: Partial<Record<Phase, PhaseExpectation>>;
 }
 
-export interface HttpLoadStep extends VerifyStep {
+/** The client's input (url, rate, duration, header, sources, timeout), and what to expect. */
+export interface HttpLoadStep extends VerifyStep, Omit<HttpLoadInput, 'stretch'> {
   type: 'http-load';
-  url: string;
-  ratePerSecond: number;
-  durationMs: number;
-  header: string;
-  sources: string[];
-  timeoutMs: number;
   expect: LoadExpectation;
 }
 
