@@ -4,9 +4,9 @@
  * the run between steps. Either way, every fault a step injected is undone before the run returns.
  */
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Plan, ReadinessCheck } from '../core/plan.js';
 import type { ContainerRuntime } from '../core/runtime.js';
+import { sleepUntil } from '../util/clock.js';
 import { InterruptedError } from '../util/interrupt.js';
 import { errorMessage } from '../util/text.js';
 import { summarizeSteps, type StepResult, type UndoResult, type VerifyReport } from './report.js';
@@ -160,17 +160,6 @@ export async function runVerification(ctx: VerifyContext, steps: VerifyStep[]): 
       marks.push({ name: step.name, startedAt: effective, endedAt, fault: stepTypeOf(step).fault === true });
     }
     return marks;
-  }
-}
-
-/** Sleeps until the epoch-ms time `when`; a signal ends the sleep early. */
-async function sleepUntil(when: number, signal: AbortSignal | undefined): Promise<void> {
-  const ms = when - Date.now();
-  if (ms <= 0) return;
-  try {
-    await sleep(ms, undefined, signal ? { signal } : {});
-  } catch {
-    // Aborted: the caller looks at the signal.
   }
 }
 

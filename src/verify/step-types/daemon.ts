@@ -6,6 +6,7 @@
  * stopped is started again when the run ends.
  */
 import type { PlannedNode, PlannedSetupStep } from '../../core/plan.js';
+import { pollUntil } from '../../util/poll.js';
 import { shellCommand } from '../../util/shell.js';
 import {
   defineStepType,
@@ -108,12 +109,18 @@ async function isRunning(ctx: StepRunContext, node: PlannedNode, daemon: string)
 }
 
 async function waitGone(ctx: StepRunContext, node: PlannedNode, daemon: string): Promise<void> {
-  const deadline = Date.now() + GONE_WITHIN_MS;
-  while (await isRunning(ctx, node, daemon)) {
-    if (Date.now() > deadline)
-      throw new Error(`${daemon} still runs on ${node.name} ${GONE_WITHIN_MS / 1000} s after the signal`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await pollUntil(
+    async () => {
+      const gone = !(await isRunning(ctx, node, daemon));
+      return { ok: gone, seen: gone ? 'gone' : 'still running' };
+    },
+    {
+      timeoutMs: GONE_WITHIN_MS,
+      intervalMs: 200,
+      onTimeout: () =>
+        new Error(`${daemon} still runs on ${node.name} ${GONE_WITHIN_MS / 1000} s after the signal`),
+    },
+  );
 }
 
 /** Runs what `up` ran for it (or its restart commands), then waits for the node's readiness; false when it already ran. */

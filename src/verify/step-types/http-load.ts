@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { urlIssues } from '../../checks/http.js';
 import type { TopologyIssue } from '../../core/issue.js';
+import { sleepUntil } from '../../util/clock.js';
 import { parseDuration } from '../../util/duration.js';
 import { evaluateTally, formatPercent, type ExpectationResult, type TallyExpectation } from '../expect.js';
 import {
@@ -21,7 +22,7 @@ import {
 } from '../http-load-script.js';
 import type { LoadTimeline } from '../report.js';
 import { defineStepType, failedToRun, outputLine, toEvidence, type VerifyStep } from '../step-type.js';
-import { forwardingOf } from './http-tally.js';
+import { tallyFactsFor } from './http-tally.js';
 import { parseTallyExpect, TALLY_DEFAULTS, type RawTallyExpect } from '../tally-step.js';
 import { formatTally, tallyRecords } from '../tally.js';
 import {
@@ -231,14 +232,7 @@ export const httpLoadStep = defineStepType<HttpLoadStep, RawHttpLoad>({
           : `the load client exited ${result.exitCode}: ${outputLine(result)}`;
       return { ...failedToRun(summary, evidence, why), tally, timeline };
     }
-    const facts = {
-      node: node.name,
-      header: step.header,
-      sources: step.sources,
-      target: new URL(step.url).hostname,
-      directors: plan.nodes.filter((n) => n.dataPlane !== undefined).map((n) => n.name),
-      ...forwardingOf(plan),
-    };
+    const facts = tallyFactsFor(step, plan, node);
     const phases = phasesOf(records, marks);
     const split = splitPhases(records, phases);
     const expectations = [
@@ -284,20 +278,6 @@ export function stopTime(
   if (!last) return planned;
   const tail = Math.min(TAIL_MS.max, Math.max(TAIL_MS.min, planned - last.startedAt));
   return Math.max(planned, last.endedAt + tail);
-}
-
-async function sleepUntil(when: number, signal: AbortSignal | undefined): Promise<void> {
-  const ms = when - Date.now();
-  if (ms <= 0 || signal?.aborted) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }
 
 export function timelineOf(

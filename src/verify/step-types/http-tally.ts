@@ -91,15 +91,8 @@ export const httpTallyStep = defineStepType<HttpTallyStep, RawHttpTally>({
       return { ...failedToRun(summary, loopEvidence, why), tally };
     }
 
-    const target = new URL(step.url).hostname;
-    const facts: TallyFacts = {
-      node: node.name,
-      header: step.header,
-      sources: step.sources,
-      target,
-      directors: plan.nodes.filter((n) => n.dataPlane !== undefined).map((n) => n.name),
-      ...forwardingOf(plan),
-    };
+    const facts = tallyFactsFor(step, plan, node);
+    const { target } = facts;
     let expectations = evaluateTally(step.expect, tally, facts);
     const evidence = [...loopEvidence];
     if (expectations.some((e) => !e.ok)) {
@@ -126,6 +119,22 @@ export const httpTallyStep = defineStepType<HttpTallyStep, RawHttpTally>({
     };
   },
 });
+
+/** What the runner knows around a tally of requests to `url` from `node`, before reading anything more. */
+export function tallyFactsFor(
+  step: { url: string; header: string; sources: string[] },
+  plan: StepRunContext['plan'],
+  node: StepRunContext['node'],
+): TallyFacts {
+  return {
+    node: node.name,
+    header: step.header,
+    sources: step.sources,
+    target: new URL(step.url).hostname,
+    directors: plan.nodes.filter((n) => n.dataPlane !== undefined).map((n) => n.name),
+    ...forwardingOf(plan),
+  };
+}
 
 /** The directors' forwarding method, for hints (the first director's: one lab rarely mixes them). */
 export function forwardingOf(plan: StepRunContext['plan']): { forwardingMethod?: string } {
