@@ -139,16 +139,19 @@ export function maxOutageMs(records: LoadRecord[], header: string, loadEnd: numb
  * From faultAt until every outage the fault caused had ended: 0 when it caused none, undefined when
  * one never ended (not recovered). An outage counts as the fault's when its first failed request was
  * still in flight at the fault (within the allowance): one that failed before that cannot be its.
- * That also takes in a request sent just before the fault and broken by it mid-way.
+ * That also takes in a request sent just before the fault and broken by it mid-way. One that began
+ * once the restore step was at work (restoreBeganAt) is the restore's: a daemon coming back on a
+ * slow engine may drop a few requests, which says nothing about how fast the fault was got round.
  */
 export function recoveryMs(
   records: LoadRecord[],
   header: string,
   faultAt: number,
+  restoreBeganAt = Infinity,
   allowanceMs = FAULT_ALLOWANCE_MS,
 ): number | undefined {
   const caused = runs(records, header).filter(
-    (run) => run.first.sentAt + run.first.ms >= faultAt - allowanceMs,
+    (run) => run.first.sentAt + run.first.ms >= faultAt - allowanceMs && run.first.sentAt < restoreBeganAt,
   );
   if (caused.length === 0) return 0;
   let end = -Infinity;

@@ -164,6 +164,20 @@ describe('recoveryMs', () => {
     expect(recoveryMs(twoSources, H, faultAt)).toBeUndefined();
     expect(recoveryMs([...twoSources, ok(3, T + 5000, 'web1', 2, 'b')], H, faultAt)).toBe(2000);
   });
+
+  it('leaves outages that began once the restore step was at work to the restore', () => {
+    const records = [
+      failed(0, T + 3100, 'connection refused', 1),
+      ok(1, T + 3500, 'web2'),
+      failed(2, T + 9000, 'timed out', 500), // the daemon coming back
+      ok(3, T + 9600, 'web1'),
+    ];
+    expect(recoveryMs(records, H, faultAt)).toBe(6600);
+    expect(recoveryMs(records, H, faultAt, T + 8000)).toBe(500);
+    // Never recovered before the restore: still not recovered, whatever the restore did.
+    const stuck = [failed(0, T + 3100, 'connection refused', 1), failed(1, T + 8500, 'x', 1)];
+    expect(recoveryMs(stuck, H, faultAt, T + 8000)).toBeUndefined();
+  });
 });
 
 describe('phases', () => {

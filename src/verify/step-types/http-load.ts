@@ -289,7 +289,9 @@ export function timelineOf(
   const seconds = (at: number) => Math.round((at - phases.loadStart) / 10) / 100;
   const failed = records.filter((r) => !tallyRecords([r], step.header).answered).length;
   const recovery =
-    phases.faultAt !== undefined ? recoveryMs(records, step.header, phases.faultAt) : undefined;
+    phases.faultAt !== undefined
+      ? recoveryMs(records, step.header, phases.faultAt, phases.restoreBeganAt)
+      : undefined;
   return {
     startedAt: new Date(phases.loadStart).toISOString(),
     ratePerSecond: step.ratePerSecond,
