@@ -38,7 +38,9 @@ import { judgeNeighbor, parseNeighborMac, type NeighborStep } from '../../src/ve
 import { judgeHeld } from '../../src/verify/step-types/hold-connections.js';
 import { realServerEntry } from '../../src/verify/step-types/weight.js';
 import { linkIsUp, routesToRestore } from '../../src/verify/step-types/link.js';
-import { toRecords as toUdpRecords } from '../../src/verify/step-types/udp-tally.js';
+import { toRecords as toUdpRecords, udpTallyStep } from '../../src/verify/step-types/udp-tally.js';
+import { tuningFor } from '../../src/plan/engine-tuning.js';
+import type { ContainerRuntime } from '../../src/core/runtime.js';
 import { tallyRecords, type RequestRecord } from '../../src/verify/tally.js';
 import { parseUdpExchangeOutput, replyValue, udpExchangeCommand } from '../../src/checks/udp-exchange.js';
 
@@ -1752,6 +1754,25 @@ describe('udp-tally and hold-connections steps', () => {
       requests: 100,
       timeoutMs: 1000,
     });
+  });
+
+  it('stretches the default answer timeout with the engine (a UML guest stalls), never a given one', async () => {
+    const sent: string[][] = [];
+    const runtime = {
+      exec: async (_container: string, cmd: string[]) => {
+        sent.push(cmd);
+        return { exitCode: 0, stdout: '', stderr: '' };
+      },
+    } as unknown as ContainerRuntime;
+    const plan = { nodes: [], tuning: tuningFor('sandbox') } as unknown as Plan;
+    const node = { name: 'client', containerName: 'lblab-x-client' } as PlannedNode;
+    const target = { node: 'client', target: '10.77.1.100:53', requests: 1 };
+    for (const raw of [target, { ...target, timeout: '500ms' }]) {
+      const [step] = parseVerifySteps([{ 'udp-tally': raw }]);
+      await udpTallyStep.run(step!, { runtime, plan, node, waitFor: async () => {}, undoLater: () => {} });
+    }
+    // perl -e SCRIPT host port requests timeout-in-seconds
+    expect(sent.map((cmd) => cmd[6])).toEqual(['3', '0.5']);
   });
 
   it('refuses a UDP port out of range and a tally expecting more values than requests', () => {

@@ -34,6 +34,8 @@ export interface UdpTallyStep extends VerifyStep {
   sources: string[];
   /** Per request: how long to wait for the answer. */
   timeoutMs: number;
+  /** No `timeout:` given: the default stretches with the engine (a UML guest can stall a reply for a second). */
+  timeoutScales: boolean;
   expect: TallyExpectation;
 }
 
@@ -66,6 +68,7 @@ export const udpTallyStep = defineStepType<UdpTallyStep, RawUdpTally>({
       header: tally.header ?? TALLY_DEFAULTS.header,
       sources,
       timeoutMs: parseDuration(tally.timeout ?? DEFAULT_TIMEOUT_MS),
+      timeoutScales: tally.timeout === undefined,
       expect: parseTallyExpect(tally.expect, tally.requests),
     };
   },
@@ -78,7 +81,10 @@ export const udpTallyStep = defineStepType<UdpTallyStep, RawUdpTally>({
       ...tallyIssues(step, at, { minTimeoutMs: MIN_TIMEOUT_MS, maxTimeoutMs: MAX_TIMEOUT_MS }),
     ];
   },
-  async run(step, { runtime, plan, node }) {
+  async run(given, { runtime, plan, node }) {
+    const step = given.timeoutScales
+      ? { ...given, timeoutMs: given.timeoutMs * plan.tuning.timeoutScale }
+      : given;
     const cmd = udpExchangeCommand(step);
     const timeoutMs = udpExchangeExecTimeoutMs(step);
     const result = await runtime.exec(node.containerName, cmd, { timeoutMs });
