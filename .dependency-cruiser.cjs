@@ -17,6 +17,7 @@ const LAYERS = [
   ['sandbox', 'the sandbox engine: a Docker engine in a User-Mode Linux guest'],
   ['apply', 'making a Plan real: preflight, apply with rollback, teardown by label'],
   ['lab', 'the lifecycle the commands call: engine selection, up, down, status, verify'],
+  ['classroom', 'exercises (break, checks with points and hints, solution), grades, a class of labs'],
   ['cli', 'what the commands share: base command, errors on screen, build artifacts'],
   ['commands', 'the oclif commands, thin'],
 ].map(([name]) => name);

@@ -68,7 +68,13 @@ export async function applyPlan(
       try {
         await runtime.createNetwork(
           network.isolated
-            ? { name: network.dockerName, labels: network.labels }
+            ? {
+                name: network.dockerName,
+                labels: network.labels,
+                hostsNeeded: plan.nodes.filter((node) =>
+                  node.interfaces.some((iface) => iface.network === network.name),
+                ).length,
+              }
             : {
                 name: network.dockerName,
                 subnet: network.subnet,
@@ -183,6 +189,7 @@ async function createAndStart(
       capAdd: node.capAdd,
       seccompProfile: node.seccomp?.profile,
       sysctls: node.sysctls,
+      writableNetSysctls: node.writableNetSysctls,
       interfaces: node.interfaces.map((iface) => ({
         network: iface.dockerNetwork,
         ...(iface.selfAddressed ? {} : { ip: iface.ip }),

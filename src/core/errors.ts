@@ -1,6 +1,15 @@
 /** Errors `up`/`down` report: which node, which stage, what happened, what to do next. */
 export type Stage =
-  'engine' | 'preflight' | 'image' | 'network' | 'create' | 'start' | 'setup' | 'readiness' | 'teardown';
+  | 'engine'
+  | 'preflight'
+  | 'image'
+  | 'network'
+  | 'create'
+  | 'start'
+  | 'setup'
+  | 'readiness'
+  | 'teardown'
+  | 'exercise';
 
 export class LabError extends Error {
   constructor(

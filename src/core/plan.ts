@@ -72,6 +72,8 @@ export interface PlannedNode {
   /** Set for nodes with SYS_ADMIN: a profile that keeps them from mounting (see kinds/seccomp.ts). */
   seccomp?: { name: string; description: string; profile: string };
   sysctls: Record<string, string>;
+  /** The node may set its own net.* sysctls (`sysctl -w` in its shell); the rest of /proc/sys is read-only. */
+  writableNetSysctls: boolean;
   binds: string[];
   interfaces: PlannedInterface[];
   files: FileSpec[];

@@ -21,8 +21,13 @@ export interface ExecOptions {
 
 export interface NetworkSpec {
   name: string;
-  /** Omitted: Docker picks a free subnet from its own pools. */
+  /**
+   * Omitted: the runtime picks a free one (`hostsNeeded` addresses at least). The lab's own
+   * addresses are set by the nodes then, so this subnet only keeps Docker's bookkeeping apart.
+   */
   subnet?: string;
+  /** Without a subnet: how many endpoints the network will hold (its nodes), to size the one picked. */
+  hostsNeeded?: number;
   /** Docker's dynamic address pool inside the subnet; keeps the VIP and extra sources out of it. */
   ipRange?: string;
   gateway?: string;
@@ -55,6 +60,8 @@ export interface ContainerSpec {
   /** A seccomp profile (JSON) replacing Docker's default one. */
   seccompProfile?: string;
   sysctls: Record<string, string>;
+  /** /proc/sys/net (this container's network namespace only) writable; the rest of /proc/sys stays read-only. */
+  writableNetSysctls: boolean;
   /** First entry is attached at create time; the rest are connected before start, in order. */
   interfaces: ContainerInterfaceSpec[];
   binds: string[];
@@ -71,7 +78,7 @@ export interface HelperSpec {
   networkMode: string;
   cmd: string[];
   capAdd: string[];
-  /** Leave /proc/sys writable in the helper only (the long-lived node keeps it read-only). */
+  /** Leave all of /proc/sys writable in the helper only (a long-lived node gets at most /proc/sys/net). */
   writableProcSys: boolean;
   labels: Record<string, string>;
 }
@@ -112,6 +119,8 @@ export interface ContainerRuntime {
   exec(container: string, cmd: string[], options?: ExecOptions): Promise<ExecResult>;
   runHelper(spec: HelperSpec): Promise<ExecResult>;
   runInNetns(spec: NetnsHelperSpec): Promise<ExecResult>;
+  /** Where the engine that holds the container listens, as DOCKER_HOST takes it (for the docker CLI). */
+  endpointOf(container: string): Promise<string>;
 }
 
 /** What building lblab's node image and moving it between engines needs of an engine. */

@@ -16,11 +16,12 @@ import { planTopology, topologyHashOf } from '../plan/compile.js';
 import { describeTuning } from '../plan/render-plan.js';
 import type { DataPlane, Plan } from '../core/plan.js';
 import type { Engine } from '../runtime/engine.js';
-import type { ContainerInfo } from '../core/runtime.js';
+import type { ContainerInfo, ContainerRuntime } from '../core/runtime.js';
 import { PROBE_TIMEOUT_MS, waitForCheck } from '../checks/wait.js';
 import type { VerifyReport } from '../verify/report.js';
 import { runVerification, type VerifyProgressEvent } from '../verify/runner.js';
 import { parseVerifySteps } from '../verify/steps.js';
+import type { VerifyStep } from '../verify/step-type.js';
 import type { TopologyConfig } from '../core/topology.js';
 import { openTopology, type OpenedTopology } from '../topology/open.js';
 import { withLabLock } from './lab-lock.js';
@@ -47,6 +48,28 @@ export function directorsWantingIpvs(config: TopologyConfig): {
   };
 }
 
+/**
+ * One IPVS probe per engine and image in a process: a class brings up thirty labs at once, and a
+ * probe is a helper container each time. The engine's kernel does not change under one command.
+ */
+const ipvsProbes = new WeakMap<
+  ContainerRuntime,
+  Map<string, Promise<Omit<EngineFacts, 'engine' | 'splitsNodes'>>>
+>();
+
+function probeIpvsOnce(runtime: ContainerRuntime, image: string, lab: string) {
+  const byImage = ipvsProbes.get(runtime) ?? new Map();
+  ipvsProbes.set(runtime, byImage);
+  let probe = byImage.get(image);
+  if (!probe) {
+    probe = probeIpvs(runtime, image, { [LABEL.lab]: lab });
+    // A probe that failed outright is not a fact about the kernel: the next lab asks again.
+    probe.catch(() => byImage.delete(image));
+    byImage.set(image, probe);
+  }
+  return probe;
+}
+
 /** Stage durations of `up`; they add up to totalMs (give or take bookkeeping). */
 export interface UpTimings extends ApplyTimings {
   imagesMs: number;
@@ -69,6 +92,11 @@ export interface UpResult {
 
 export interface UpOptions {
   labName?: string;
+  /**
+   * How often readiness is polled, when not the engine's own interval: a class brings many labs up
+   * at once, and every probe is an exec that takes CPU from the labs being brought up.
+   */
+  pollIntervalMs?: number;
   keepOnFailure?: boolean;
   isolate?: boolean;
   force?: boolean;
@@ -120,19 +148,23 @@ async function upLocked(
   const where = { engine: engine.name, splitsNodes: engine.splitsNodes };
   let facts: EngineFacts = { ...where, ipvs: false, ipvsReason: 'no director asks for it' };
   if (wanting.any.length > 0) {
-    facts = { ...where, ...(await probeIpvs(runtime, image.ref, { [LABEL.lab]: lab })) };
+    facts = { ...where, ...(await probeIpvsOnce(runtime, image.ref, lab)) };
     progress({
       stage: 'preflight',
       message: facts.ipvs ? `engine kernel has IPVS` : `engine kernel has no IPVS (${facts.ipvsReason})`,
     });
   }
   requireIpvsWhereDemanded(wanting.demanded, facts);
-  const plan = planTopology(topology, {
+  const compiled = planTopology(topology, {
     labName: options.labName,
     isolate: options.isolate,
     defaultImage: image.ref,
     facts,
   });
+  const plan =
+    options.pollIntervalMs === undefined
+      ? compiled
+      : { ...compiled, tuning: { ...compiled.tuning, pollIntervalMs: options.pollIntervalMs } };
   progress({
     stage: 'preflight',
     message: `${describeTuning(plan)}: ${plan.tuning.why}`,
@@ -279,6 +311,12 @@ export interface VerifyOptions {
   onProgress?: (event: VerifyProgressEvent) => void;
   /** A signal stops the run between steps; the faults the steps injected are undone first. */
   signal?: AbortSignal;
+  /** Other steps than the topology's verify: list (an exercise's break, checks or solution). */
+  steps?: VerifyStep[];
+  /** The steps change the lab for good: nothing they did is undone (an exercise's break). */
+  keepChanges?: boolean;
+  /** How to bring the lab up, for the error when it is not (default: `lblab up FILE`). */
+  upCommand?: string;
 }
 
 /**
@@ -316,7 +354,7 @@ export async function verifyLab(
   const nodes = labNodes(running);
   if (nodes.length === 0) {
     throw new LabError('preflight', `lab ${lab} is not up on ${engine.name}`, {
-      hint: `run \`lblab up ${file}\` first`,
+      hint: `run \`${options.upCommand ?? `lblab up ${file}`}\` first`,
     });
   }
   const match = matchRunningTopology(
@@ -352,8 +390,9 @@ export async function verifyLab(
       },
       onProgress: options.onProgress,
       ...(options.signal && { signal: options.signal }),
+      ...(options.keepChanges && { keepChanges: true }),
     },
-    parseVerifySteps(topology.config.verify),
+    options.steps ?? parseVerifySteps(topology.config.verify),
   );
   return warnings.length > 0 ? { ...report, warnings } : report;
 }

@@ -160,6 +160,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       capAdd: Object.keys(capabilities),
       ...('SYS_ADMIN' in capabilities ? { seccomp: { ...NO_MOUNT_SECCOMP } } : {}),
       sysctls: { ...output.sysctls, ...stringValues(node.sysctls ?? {}) },
+      writableNetSysctls: true,
       binds: (node.binds ?? []).map((bind) => resolveBind(options.file, bind)),
       interfaces: interfacesOf(name),
       files: output.files,

@@ -39,6 +39,9 @@ export function renderPlan(plan: Plan, options: { files?: boolean } = {}): strin
     if (node.seccomp) lines.push(`  seccomp    ${node.seccomp.name}: ${node.seccomp.description}`);
     const sysctls = Object.entries(node.sysctls).map(([key, value]) => `${key}=${value}`);
     if (sysctls.length > 0) lines.push(`  sysctls    ${sysctls.join(', ')}`);
+    lines.push(
+      `  /proc/sys  ${node.writableNetSysctls ? "read-only but net (the node's own namespace)" : 'read-only'}`,
+    );
     for (const bind of node.binds) lines.push(`  bind       ${bind}`);
     for (const file of node.files) {
       lines.push(`  file       ${file.path} (${file.content.length} bytes)`);

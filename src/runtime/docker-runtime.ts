@@ -6,6 +6,7 @@ import tar from 'tar-stream';
 import { LABEL } from '../core/labels.js';
 import { logDocker } from '../util/log.js';
 import { unlessNotFound } from '../util/not-found.js';
+import { freeSubnets, prefixForHosts } from '../util/ipv4.js';
 import { followDockerStream } from './docker-progress.js';
 import type {
   ContainerInfo,
@@ -24,7 +25,40 @@ import type {
 } from '../core/runtime.js';
 
 /** Docker's default read-only /proc paths, minus /proc/sys for helpers that set network sysctls. */
+/**
+ * Where isolated networks get their Docker subnets: RFC 2544's range for benchmarking network
+ * devices, which no real network routes. The lab's own addresses are set inside the nodes.
+ */
+function isolatedNetworkPool(): string {
+  return process.env.LBLAB_ISOLATED_POOL || '198.18.0.0/15';
+}
+
 const READONLY_PATHS_WITHOUT_PROC_SYS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sysrq-trigger'];
+
+/**
+ * Docker's defaults with /proc/sys read-only entry by entry, all but /proc/sys/net. A container in
+ * its own network namespace sees only that namespace's net sysctls there (the kernel registers the
+ * global ones for the initial namespace only), so a node can change its own and nothing host-wide.
+ * A superset of the kernel's top-level entries: runc skips the paths that do not exist.
+ */
+const PROC_SYS_BUT_NET = [
+  'abi',
+  'crypto',
+  'debug',
+  'dev',
+  'fs',
+  'fscache',
+  'kernel',
+  's390dbf',
+  'sunrpc',
+  'user',
+  'vm',
+  'xen',
+];
+const READONLY_PATHS_BUT_PROC_SYS_NET = [
+  ...READONLY_PATHS_WITHOUT_PROC_SYS,
+  ...PROC_SYS_BUT_NET.map((entry) => `/proc/sys/${entry}`),
+];
 
 export interface DockerRuntimeOptions {
   /**
@@ -68,6 +102,32 @@ export class DockerRuntime implements ContainerRuntime, ImageStore {
   }
 
   async createNetwork(spec: NetworkSpec): Promise<string> {
+    if (spec.subnet || spec.macvlanParent) return this.createNetworkAs(spec);
+    // An isolated network: Docker's own pools hold ~30 networks, fewer than a class needs, so each
+    // gets a small subnet of its own. Labs coming up side by side pick at random among the first
+    // free ones, so they seldom collide; when they do, Docker refuses the second, which picks again.
+    const prefixLength = prefixForHosts(spec.hostsNeeded ?? 13);
+    for (let attempt = 1; ; attempt += 1) {
+      const all = await timed('list networks', () => this.docker.listNetworks());
+      const taken = all
+        .flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? ''))
+        .filter((s) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s));
+      const free = freeSubnets(isolatedNetworkPool(), prefixLength, taken, 64);
+      const subnet = free[Math.floor(Math.random() * free.length)];
+      if (!subnet) {
+        throw new Error(
+          `no free /${prefixLength} left in ${isolatedNetworkPool()} for an isolated network (LBLAB_ISOLATED_POOL sets another range)`,
+        );
+      }
+      try {
+        return await this.createNetworkAs({ ...spec, subnet });
+      } catch (error) {
+        if (attempt >= 20 || !/overlap/i.test(String((error as Error).message))) throw error;
+      }
+    }
+  }
+
+  private async createNetworkAs(spec: NetworkSpec): Promise<string> {
     const network = await timed(`create network ${spec.name}`, () =>
       this.docker.createNetwork({
         Name: spec.name,
@@ -134,6 +194,7 @@ export class DockerRuntime implements ContainerRuntime, ImageStore {
           // tini as PID 1 reaps the zombies that daemons (FRR, keepalived, nginx) leave behind.
           Init: true,
           CapAdd: spec.capAdd,
+          ...(spec.writableNetSysctls ? { ReadonlyPaths: READONLY_PATHS_BUT_PROC_SYS_NET } : {}),
           ...(spec.seccompProfile ? { SecurityOpt: [`seccomp=${spec.seccompProfile}`] } : {}),
           Sysctls: spec.sysctls,
           Binds: spec.binds,
@@ -267,6 +328,10 @@ export class DockerRuntime implements ContainerRuntime, ImageStore {
         await container.remove({ force: true }).catch(() => undefined);
       }
     });
+  }
+
+  async endpointOf(_container: string): Promise<string> {
+    return this.endpoint;
   }
 
   async ping(): Promise<void> {

@@ -116,6 +116,10 @@ export class SplitRuntime implements ContainerRuntime {
     return (await this.sideOf(spec.target)).runInNetns(spec);
   }
 
+  async endpointOf(container: string): Promise<string> {
+    return (await this.sideOf(container)).endpoint;
+  }
+
   private async sideOf(nameOrId: string): Promise<DockerRuntime> {
     if (!this.sides.has(nameOrId)) await this.listContainers();
     return this.sides.get(nameOrId) ?? this.host;

@@ -5,7 +5,7 @@
  */
 import { posix } from 'node:path';
 import type { AnySchemaObject, ErrorObject } from 'ajv';
-import { checkVerifySteps, parseVerifySteps } from '../verify/steps.js';
+import { checkVerifySteps, parseVerifySteps, stepPath } from '../verify/steps.js';
 import { shareIssues } from './share-lint.js';
 import { COMMON_NODE_KEYS } from '../kinds/kind.js';
 import { findKind, kindHas, kindNames } from '../kinds/registry.js';
@@ -48,7 +48,8 @@ function pathOf(instancePath: string): (string | number)[] {
     .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
 }
 
-function schemaIssues(errors: ErrorObject[]): TopologyIssue[] {
+/** ajv errors as issues with document paths, one per location. */
+export function schemaIssues(errors: ErrorObject[]): TopologyIssue[] {
   const issues: TopologyIssue[] = [];
   const seen = new Set<string>();
   for (const error of errors.filter((candidate) => !explainedElsewhere(candidate, errors))) {
@@ -414,6 +415,14 @@ export function semanticIssues(config: TopologyConfig): TopologyIssue[] {
       ...checkVerifySteps(steps, new Set(Object.keys(nodes)), kinds, new Map(Object.entries(nodes))),
     );
     issues.push(...shareIssues(config, steps));
+    for (const step of steps.filter((s) => s.points !== undefined || s.hint !== undefined)) {
+      issues.push({
+        path: [...stepPath(step), step.points !== undefined ? 'points' : 'hint'],
+        atKey: true,
+        message: "points and hint grade an exercise's checks; a topology's verify steps have neither",
+        fix: 'remove them here, or move the step into the checks: of an exercises/<name>/exercise.yml',
+      });
+    }
   }
   return issues;
 }

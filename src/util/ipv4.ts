@@ -55,3 +55,24 @@ export function splitHostPort(target: string): { host: string; port: number } {
 export function isPort(port: number): boolean {
   return Number.isInteger(port) && port >= 1 && port <= 65_535;
 }
+
+/** The smallest prefix whose subnet holds `hosts` addresses besides network, broadcast and gateway. */
+export function prefixForHosts(hosts: number): number {
+  let prefixLength = 30;
+  while (prefixLength > 8 && 2 ** (32 - prefixLength) - 3 < hosts) prefixLength -= 1;
+  return prefixLength;
+}
+
+/** The first `count` `prefixLength` blocks of `pool` that overlap none of `taken` (fewer when it fills up). */
+export function freeSubnets(pool: string, prefixLength: number, taken: string[], count: number): string[] {
+  const range = parseCidr(pool);
+  const used = taken.map(parseCidr);
+  const step = 2 ** (32 - prefixLength);
+  const end = range.network + cidrSize(range);
+  const free: string[] = [];
+  for (let network = range.network; network + step <= end && free.length < count; network += step) {
+    const candidate = { network, prefixLength };
+    if (!used.some((other) => cidrsOverlap(candidate, other))) free.push(formatCidr(candidate));
+  }
+  return free;
+}

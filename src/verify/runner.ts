@@ -29,6 +29,11 @@ export interface VerifyContext {
   now?: () => number;
   /** Aborted by a signal: no further step starts, the faults are undone, InterruptedError is raised. */
   signal?: AbortSignal;
+  /**
+   * The steps change the lab for good (an exercise's break, its solution): what they change is the
+   * point, so nothing is undone when the run ends.
+   */
+  keepChanges?: boolean;
 }
 
 interface PendingUndo {
@@ -42,7 +47,9 @@ export async function runVerification(ctx: VerifyContext, steps: VerifyStep[]): 
   const start = now();
   const results: StepResult[] = [];
   const pending: PendingUndo[] = [];
-  const undoLater = (what: string, undo: () => Promise<void>) => void pending.push({ what, undo });
+  const undoLater = (what: string, undo: () => Promise<void>) => {
+    if (!ctx.keepChanges) pending.push({ what, undo });
+  };
   let undone: UndoResult[];
   // Which step a signal came in (the innermost running one), for the message.
   const running: VerifyStep[] = [];

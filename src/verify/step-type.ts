@@ -26,6 +26,9 @@ export interface VerifyStep {
   parent?: number;
   /** `at:` inside a `during:` list: when to start, in ms after the parent's traffic began. */
   atMs?: number;
+  /** An exercise's check: what it is worth, and what the student reads when it fails. */
+  points?: number;
+  hint?: string;
   readonly [field: string]: unknown;
 }
 

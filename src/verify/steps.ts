@@ -77,7 +77,7 @@ export function stepTypeOf(step: Pick<VerifyStep, 'type'>): AnyStepType {
  * Typed steps from the `verify:` value. Assumes the value passed schema/verify.schema.json;
  * throws on a shape the schema would have rejected.
  */
-export function parseVerifySteps(raw: unknown): VerifyStep[] {
+export function parseVerifySteps(raw: unknown, root: string = 'verify'): VerifyStep[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) throw new TypeError('verify: expected a list of steps');
   // One flat list in run order: a step's `during:` steps follow it, pointing back with `parent`.
@@ -91,6 +91,8 @@ export function parseVerifySteps(raw: unknown): VerifyStep[] {
       const value = item[type.type];
       const step = type.parse(value, steps.length);
       if (typeof item.name === 'string') step.name = item.name;
+      if (typeof item.points === 'number') step.points = item.points;
+      if (typeof item.hint === 'string') step.hint = item.hint;
       step.path = [...path, position];
       if (parent) step.parent = parent.index;
       if (typeof item.at === 'string' || typeof item.at === 'number') step.atMs = parseDuration(item.at);
@@ -101,7 +103,7 @@ export function parseVerifySteps(raw: unknown): VerifyStep[] {
       }
     });
   };
-  visit(raw as Record<string, unknown>[], ['verify']);
+  visit(raw as Record<string, unknown>[], [root]);
   return steps;
 }
 

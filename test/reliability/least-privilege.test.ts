@@ -1,11 +1,12 @@
 /**
  * Promise 7, least privilege: after a real `up` with one node of each kind, no container is privileged,
- * each has exactly its kind's capabilities, /proc/sys stays read-only, nothing is published on the
- * host, no host namespace is shared, and every bind source (symlinks resolved) lies inside the topology
- * file's directory. A bind that would reach outside it, or that Docker would create on the host, is
- * refused before anything is created.
+ * each has exactly its kind's capabilities, a node can set its own network namespace's net.* sysctls
+ * while every other part of /proc/sys stays read-only (and the host's sysctls stay as they were),
+ * nothing is published on the host, no host namespace is shared, and every bind source (symlinks
+ * resolved) lies inside the topology file's directory. A bind that would reach outside it, or that
+ * Docker would create on the host, is refused before anything is created.
  */
-import { mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +58,25 @@ interface Inspect {
 let dir: string;
 let file: string;
 const inspected: Record<string, Inspect> = {};
+
+const ARP_IGNORE = 'net.ipv4.conf.lo.arp_ignore';
+/** Host-wide sysctls whose value one more than the host's is harmless, should a write ever get through. */
+const HOST_WIDE = ['kernel.printk_ratelimit', 'vm.stat_interval'];
+const SEPARATOR = '----';
+/** Files under /proc/sys the node could write, by access(2): a read-only mount answers EROFS. */
+const FIND_WRITABLE = 'find /proc/sys -type f -writable 2>/dev/null';
+
+function inNode(node: string, script: string) {
+  return lblab(['exec', file, node, ...ENGINE, '--', 'sh', '-c', script]);
+}
+
+function procSysPath(key: string): string {
+  return `/proc/sys/${key.replaceAll('.', '/')}`;
+}
+
+async function hostSysctl(key: string): Promise<string> {
+  return (await readFile(procSysPath(key), 'utf8')).trim();
+}
 
 beforeAll(async () => {
   await downLabs([LAB, ESCAPE, MISSING]);
@@ -130,38 +150,90 @@ describe('a running lab holds no more privilege than its kinds need', () => {
     }
   });
 
-  it('/proc/sys is read-only in every long-lived node: a write fails', async () => {
+  it('/proc/sys is read-only entry by entry, all but net', () => {
     for (const node of Object.keys(EXPECTED_CAPS)) {
-      expect(inspected[node]?.HostConfig.ReadonlyPaths ?? [], node).toContain('/proc/sys');
-      const write = await lblab([
-        'exec',
-        file,
+      const readonly = inspected[node]?.HostConfig.ReadonlyPaths ?? [];
+      expect(readonly, node).not.toContain('/proc/sys');
+      expect(readonly, node).not.toContain('/proc/sys/net');
+      expect(readonly, node).toEqual(
+        expect.arrayContaining(['/proc/sys/kernel', '/proc/sys/vm', '/proc/sys/fs']),
+      );
+    }
+  });
+
+  it('a node sets its own net.* sysctl and reads it back; the host keeps its value', async () => {
+    const hostBefore = await hostSysctl(ARP_IGNORE);
+    // A value the host does not have, so a write that reached the host would show.
+    const value = hostBefore === '1' ? '2' : '1';
+    for (const node of Object.keys(EXPECTED_CAPS)) {
+      const write = await inNode(node, `sysctl -w ${ARP_IGNORE}=${value} && sysctl -n ${ARP_IGNORE}`);
+      expect(write.exitCode, `${node}: ${String(write.stderr)}`).toBe(0);
+      expect(String(write.stdout), node).toBe(`${ARP_IGNORE} = ${value}\n${value}`);
+    }
+    expect(await hostSysctl(ARP_IGNORE)).toBe(hostBefore);
+  }, 60_000);
+
+  it('kernel.* and vm.* writes fail on a read-only file system; the host keeps its values', async () => {
+    const hostBefore = await Promise.all(HOST_WIDE.map(hostSysctl));
+    for (const node of Object.keys(EXPECTED_CAPS)) {
+      for (const [index, key] of HOST_WIDE.entries()) {
+        const value = Number(hostBefore[index]) + 1;
+        // sysctl(8) says "permission denied" for any failed write; the shell names the errno.
+        const write = await inNode(
+          node,
+          `sysctl -w ${key}=${value} && echo sysctl-wrote; echo ${value} > ${procSysPath(key)}`,
+        );
+        expect(String(write.stdout), `${node} ${key}`).not.toContain('sysctl-wrote');
+        expect(write.exitCode, `${node} ${key}`).not.toBe(0);
+        expect(String(write.stderr), `${node} ${key}`).toMatch(/Read-only file system/);
+      }
+    }
+    expect(await Promise.all(HOST_WIDE.map(hostSysctl))).toEqual(hostBefore);
+  }, 60_000);
+
+  it('every top-level entry of /proc/sys but net is a read-only mount, with nothing writable below it', async () => {
+    for (const node of Object.keys(EXPECTED_CAPS)) {
+      const look = await inNode(
         node,
-        ...ENGINE,
-        '--',
-        'sh',
-        '-c',
-        'echo 1 > /proc/sys/net/ipv4/ip_forward',
-      ]);
-      expect(write.exitCode, node).not.toBe(0);
-      expect(String(write.stderr), node).toMatch(/Read-only file system/);
+        `ls -1 /proc/sys; echo ${SEPARATOR}; cat /proc/self/mountinfo; echo ${SEPARATOR}; ${FIND_WRITABLE}`,
+      );
+      expect(look.exitCode, `${node}: ${String(look.stderr)}`).toBe(0);
+      const [entries = '', mountinfo = '', writable = ''] = String(look.stdout).split(`${SEPARATOR}\n`);
+      const names = entries.split('\n').filter(Boolean);
+      expect(names, node).toEqual(expect.arrayContaining(['kernel', 'net', 'vm']));
+      const mountOptions = new Map(
+        mountinfo
+          .split('\n')
+          .map((line) => line.split(' '))
+          .map((fields) => [fields[4] ?? '', (fields[5] ?? '').split(',')] as const),
+      );
+      for (const name of names.filter((entry) => entry !== 'net'))
+        expect(mountOptions.get(`/proc/sys/${name}`), `${node} /proc/sys/${name}`).toContain('ro');
+      expect(mountOptions.get('/proc/sys/net') ?? [], node).not.toContain('ro');
+      // access(2) says what a write would meet: writable files under net only (the check can see one).
+      const writableFiles = writable.split('\n').filter(Boolean);
+      expect(writableFiles, node).toContain('/proc/sys/net/ipv4/conf/lo/arp_ignore');
+      expect(
+        writableFiles.filter((path) => !path.startsWith('/proc/sys/net/')),
+        node,
+      ).toEqual([]);
     }
   }, 60_000);
 
-  it('no node can remount /proc/sys read-write, not even router/director with SYS_ADMIN', async () => {
+  it('no node can unmount or remount a read-only part of /proc/sys, not even router/director with SYS_ADMIN', async () => {
     // Without SYS_ADMIN the kernel says no; with it (FRR needs it) lblab's no-mount seccomp profile does.
     for (const node of Object.keys(EXPECTED_CAPS)) {
-      const remount = await lblab([
-        'exec',
-        file,
+      const attempt = await inNode(
         node,
-        ...ENGINE,
-        '--',
-        'sh',
-        '-c',
-        'mount -o remount,rw /proc/sys && echo 1 > /proc/sys/kernel/core_pattern',
-      ]);
-      expect(remount.exitCode, node).not.toBe(0);
+        'umount /proc/sys/kernel; mount -o remount,rw /proc/sys/kernel; mount -o remount,rw /proc/sys; ' +
+          FIND_WRITABLE,
+      );
+      const writableFiles = String(attempt.stdout).split('\n').filter(Boolean);
+      expect(writableFiles.length, node).toBeGreaterThan(0);
+      expect(
+        writableFiles.filter((path) => !path.startsWith('/proc/sys/net/')),
+        node,
+      ).toEqual([]);
     }
     for (const node of ['router', 'lb1']) {
       expect(inspected[node]?.HostConfig.SecurityOpt?.join(' ') ?? '', node).toMatch(/seccomp=.*"mount"/);

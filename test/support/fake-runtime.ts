@@ -114,6 +114,11 @@ export class FakeRuntime implements ContainerRuntime {
     return this.helper({ ...spec, networkMode: `container:${spec.target}` });
   }
 
+  async endpointOf(container: string): Promise<string> {
+    this.get(container);
+    return 'unix:///run/fake-docker.sock';
+  }
+
   /** Container names, sorted: what is left on the engine. */
   containerNames(): string[] {
     return [...this.containers.values()].map((c) => c.spec.name).sort();

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../../src/core/labels.js';
 import { compile, macAddressFor, type CompileOptions } from '../../src/plan/compile.js';
-import { describeTuning } from '../../src/plan/render-plan.js';
+import { describeTuning, renderPlan } from '../../src/plan/render-plan.js';
 import type { Plan, PlannedNode } from '../../src/core/plan.js';
 import { parseTopologyText } from '../../src/topology/load.js';
 import type { TopologyConfig } from '../../src/core/topology.js';
@@ -167,6 +167,19 @@ describe('compile the seed lab', () => {
       server1: ['NET_ADMIN', 'NET_RAW'],
       server2: ['NET_ADMIN', 'NET_RAW'],
     });
+  });
+
+  it('lets every node set its own net.* sysctls, and says so in the plan', () => {
+    expect(withIpvs.nodes.map((node) => [node.name, node.writableNetSysctls])).toEqual(
+      NODE_NAMES.map((name) => [name, true]),
+    );
+    const procSysLines = renderPlan(withIpvs)
+      .split('\n')
+      .filter((line) => line.includes('/proc/sys'));
+    expect(procSysLines).toHaveLength(NODE_NAMES.length);
+    expect(new Set(procSysLines)).toEqual(
+      new Set(["  /proc/sys  read-only but net (the node's own namespace)"]),
+    );
   });
 
   it("sets the kinds' sysctls and keeps the router's declared hash policy", () => {

@@ -99,6 +99,7 @@ const plan: Plan = {
       env: {},
       capAdd: [],
       sysctls: {},
+      writableNetSysctls: true,
       binds: [],
       interfaces: [],
       files: [],

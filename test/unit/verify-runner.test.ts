@@ -20,6 +20,7 @@ function plannedNode(name: string, kind: string, extra: Partial<PlannedNode> = {
     env: {},
     capAdd: [],
     sysctls: {},
+    writableNetSysctls: true,
     binds: [],
     interfaces: [],
     files: [],

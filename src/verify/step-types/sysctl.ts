@@ -28,7 +28,7 @@ export const sysctlStep = defineStepType<SysctlStep, { node: string; set: Record
       },
     ];
   },
-  /** In a helper sharing the node's netns: the node itself keeps /proc/sys read-only. */
+  /** In a helper sharing the node's netns, with NET_ADMIN whatever the node's own capabilities. */
   async run(step, { runtime, node }) {
     const pairs = Object.entries(step.set).map(([key, value]) => `${key}=${value}`);
     const cmd = ['sysctl', '-w', ...pairs];

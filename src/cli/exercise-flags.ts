@@ -1,0 +1,51 @@
+/** What the exercise and class commands share: the exercise argument, --student, --dir. */
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
+import { LabError } from '../core/errors.js';
+import { exercisesRoot, findExercise, STUDENT_ID, type Exercise } from '../classroom/exercise.js';
+import { directorsWantingIpvs } from '../lab/lab.js';
+
+export const exerciseArg = Args.string({
+  description: 'exercise name (see `lblab exercise list`) or path to an exercise folder',
+  required: true,
+});
+
+export const exerciseEngineFlag = Flags.string({
+  description:
+    "Which Docker engine runs the labs: docker (the host engine), sandbox (lblab's UML guest with IPVS), or auto (the host engine unless the exercise's lab needs IPVS).",
+  options: ['auto', 'docker', 'sandbox'],
+  default: process.env.LBLAB_ENGINE ?? 'auto',
+  defaultHelp: async () => process.env.LBLAB_ENGINE ?? 'auto',
+  env: 'LBLAB_ENGINE',
+});
+
+export const studentFlag = Flags.string({
+  description: "the student's ID: each student gets their own lab (<exercise>-<student>)",
+});
+
+export const dirFlag = Flags.string({
+  description:
+    "where the exercises are (default: $LBLAB_EXERCISES, else ./exercises if there is one, else lblab's own)",
+});
+
+export function checkStudent(student: string | undefined): string | undefined {
+  if (student !== undefined && !STUDENT_ID.test(student)) {
+    throw new LabError('preflight', `--student ${JSON.stringify(student)} cannot name a lab`, {
+      hint: "use lowercase letters, digits and '-', at most 16 characters (e.g. alice, s07)",
+    });
+  }
+  return student;
+}
+
+export function openExercise(name: string, dir: string | undefined): Promise<Exercise> {
+  return findExercise(name, exercisesRoot(dir));
+}
+
+/**
+ * `auto` for an exercise is the host engine unless its lab cannot do without IPVS: a class of
+ * thirty labs fits on the host's Docker, not in one sandbox guest.
+ */
+export function exerciseEngine(choice: string, exercise: Exercise): string {
+  if (choice !== 'auto') return choice;
+  return directorsWantingIpvs(exercise.lab.config).demanded.length > 0 ? 'sandbox' : 'docker';
+}

@@ -1,0 +1,36 @@
+import { exerciseArg } from '../../cli/exercise-flags.js';
+import { engineFlag, LblabCommand } from '../../cli/base-command.js';
+import { readClassRecord } from '../../classroom/class.js';
+import { LabError } from '../../core/errors.js';
+
+export default class ClassDown extends LblabCommand {
+  static override summary = "For teachers: remove every student's lab of an exercise, and forget the roster.";
+  static override examples = ['<%= config.bin %> class down dr-arp'];
+  static override args = { exercise: exerciseArg };
+  static override flags = { engine: engineFlag };
+
+  async run(): Promise<{ exercise: string; students: number; containers: number; networks: number }> {
+    const { args, flags } = await this.parse(ClassDown);
+    const name = args.exercise.replace(/\/+$/, '').split('/').pop()!;
+    const record = await readClassRecord(name);
+    if (!record) {
+      throw new LabError('preflight', `no class is up for ${name}`, {
+        hint: 'lblab status --all lists the labs that are up; lblab down --name LAB removes one',
+      });
+    }
+    const { classDown } = await import('../../classroom/class.js');
+    let containers = 0;
+    let networks = 0;
+    for (const engine of await this.engines(flags.engine)) {
+      const removed = await classDown(engine, { name }, record.students);
+      containers += removed.containers;
+      networks += removed.networks;
+      for (const { student, error } of removed.failed) this.logToStderr(`${student}: ${error}`);
+      if (removed.failed.length > 0) process.exitCode = 1;
+    }
+    this.log(
+      `class ${name}: removed ${containers} container(s) and ${networks} network(s) of ${record.students.length} students`,
+    );
+    return { exercise: name, students: record.students.length, containers, networks };
+  }
+}
