@@ -12,15 +12,19 @@ import type { Engine, EngineChoice } from '../runtime/engine.js';
 import { TopologyError } from '../core/issue.js';
 import { enableVerbose } from '../util/log.js';
 
-export const engineFlag = Flags.string({
-  description:
-    "Which Docker engine runs the lab: docker (the host engine), sandbox (lblab's UML guest with IPVS), or auto (IPVS wherever possible).",
-  options: ['auto', 'docker', 'sandbox'],
-  default: process.env.LBLAB_ENGINE ?? 'auto',
-  // Help shows the default of this run, not the one oclif.manifest.json recorded at build time.
-  defaultHelp: async () => process.env.LBLAB_ENGINE ?? 'auto',
-  env: 'LBLAB_ENGINE',
-});
+/** `--engine`, with what `auto` means for the command. */
+export function engineFlagWhere(auto: string) {
+  return Flags.string({
+    description: `Which Docker engine runs the lab: docker (the host engine), sandbox (lblab's UML guest with IPVS), or auto (${auto}).`,
+    options: ['auto', 'docker', 'sandbox'],
+    default: process.env.LBLAB_ENGINE ?? 'auto',
+    // Help shows the default of this run, not the one oclif.manifest.json recorded at build time.
+    defaultHelp: async () => process.env.LBLAB_ENGINE ?? 'auto',
+    env: 'LBLAB_ENGINE',
+  });
+}
+
+export const engineFlag = engineFlagWhere('IPVS wherever possible');
 
 export abstract class LblabCommand extends Command {
   static override enableJsonFlag = true;

@@ -2,6 +2,7 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { LabError } from '../core/errors.js';
+import { engineFlagWhere } from './base-command.js';
 import { exercisesRoot, findExercise, STUDENT_ID, type Exercise } from '../classroom/exercise.js';
 import { directorsWantingIpvs } from '../lab/lab.js';
 
@@ -10,14 +11,7 @@ export const exerciseArg = Args.string({
   required: true,
 });
 
-export const exerciseEngineFlag = Flags.string({
-  description:
-    "Which Docker engine runs the labs: docker (the host engine), sandbox (lblab's UML guest with IPVS), or auto (the host engine unless the exercise's lab needs IPVS).",
-  options: ['auto', 'docker', 'sandbox'],
-  default: process.env.LBLAB_ENGINE ?? 'auto',
-  defaultHelp: async () => process.env.LBLAB_ENGINE ?? 'auto',
-  env: 'LBLAB_ENGINE',
-});
+export const exerciseEngineFlag = engineFlagWhere("the host engine unless the exercise's lab needs IPVS");
 
 export const studentFlag = Flags.string({
   description: "the student's ID: each student gets their own lab (<exercise>-<student>)",

@@ -1,10 +1,9 @@
-import { checkStudent, dirFlag, exerciseArg, openExercise, studentFlag } from '../../cli/exercise-flags.js';
-import { engineFlag, LblabCommand } from '../../cli/base-command.js';
-import { abortOnSignals } from '../../cli/signals.js';
-import { exerciseLabName } from '../../classroom/exercise.js';
+import { engineFlag } from '../../cli/base-command.js';
+import { ExerciseCommand } from '../../cli/exercise-command.js';
+import { dirFlag, exerciseArg, studentFlag } from '../../cli/exercise-flags.js';
 import type { VerifyReport } from '../../verify/report.js';
 
-export default class ExerciseSolve extends LblabCommand {
+export default class ExerciseSolve extends ExerciseCommand {
   static override summary =
     "For teachers: apply the exercise's solution to a lab (how CI proves it can be solved).";
   static override examples = [
@@ -15,22 +14,12 @@ export default class ExerciseSolve extends LblabCommand {
   static override flags = { engine: engineFlag, student: studentFlag, dir: dirFlag };
 
   async run(): Promise<VerifyReport> {
-    const interrupt = abortOnSignals(() => this.logToStderr('interrupted twice: leaving at once'));
-    try {
-      const { args, flags } = await this.parse(ExerciseSolve);
-      const student = checkStudent(flags.student);
-      const exercise = await openExercise(args.exercise, flags.dir);
-      const engine = await this.engineWithLab(flags.engine, exerciseLabName(exercise.name, student));
+    const { args, flags } = await this.parse(ExerciseSolve);
+    return this.withStudentLab(args.exercise, flags, 'running', async (engine, exercise, options) => {
       const { solveExercise } = await import('../../classroom/session.js');
-      const report = await solveExercise(engine, exercise, {
-        ...(student !== undefined && { student }),
-        signal: interrupt.signal,
-        onProgress: (line) => this.progress(line),
-      });
+      const report = await solveExercise(engine, exercise, options);
       this.log(`${exercise.name}: solution applied (${report.counts.steps} step(s)) to lab ${report.lab}`);
       return report;
-    } finally {
-      interrupt.dispose();
-    }
+    });
   }
 }

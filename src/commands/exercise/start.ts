@@ -1,18 +1,8 @@
-import {
-  checkStudent,
-  dirFlag,
-  exerciseArg,
-  exerciseEngine,
-  exerciseEngineFlag,
-  openExercise,
-  studentFlag,
-} from '../../cli/exercise-flags.js';
-import { LblabCommand } from '../../cli/base-command.js';
-import { abortOnSignals } from '../../cli/signals.js';
-import { exerciseLabName } from '../../classroom/exercise.js';
+import { ExerciseCommand } from '../../cli/exercise-command.js';
+import { dirFlag, exerciseArg, exerciseEngineFlag, studentFlag } from '../../cli/exercise-flags.js';
 import type { StartResult } from '../../classroom/session.js';
 
-export default class ExerciseStart extends LblabCommand {
+export default class ExerciseStart extends ExerciseCommand {
   static override summary = "Bring up your own copy of an exercise's lab, break it, and print the task.";
   static override description =
     'Run it again while the lab is up and your changes are kept; `lblab exercise reset` starts over.';
@@ -24,22 +14,11 @@ export default class ExerciseStart extends LblabCommand {
   static override flags = { engine: exerciseEngineFlag, student: studentFlag, dir: dirFlag };
 
   async run(): Promise<StartResult> {
-    const interrupt = abortOnSignals(() => this.logToStderr('interrupted twice: leaving at once'));
-    try {
-      const { args, flags } = await this.parse(ExerciseStart);
-      const student = checkStudent(flags.student);
-      const exercise = await openExercise(args.exercise, flags.dir);
-      const engine = await this.engineForUp(
-        exerciseEngine(flags.engine, exercise),
-        exerciseLabName(exercise.name, student),
-      );
+    const { args, flags } = await this.parse(ExerciseStart);
+    return this.withStudentLab(args.exercise, flags, 'up', async (engine, exercise, options) => {
       const { startExercise } = await import('../../classroom/session.js');
-      const result = await startExercise(engine, exercise, {
-        ...(student !== undefined && { student }),
-        signal: interrupt.signal,
-        onProgress: (line) => this.progress(line),
-      });
-      const flag = student ? ` --student ${student}` : '';
+      const result = await startExercise(engine, exercise, options);
+      const flag = options.student ? ` --student ${options.student}` : '';
       this.log(
         [
           `${exercise.title} (${exercise.level}): lab ${result.lab} is ${result.outcome === 'resumed' ? 'already up; your changes are kept' : `up and broken on ${result.engine}`}.`,
@@ -53,8 +32,6 @@ export default class ExerciseStart extends LblabCommand {
         ].join('\n'),
       );
       return result;
-    } finally {
-      interrupt.dispose();
-    }
+    });
   }
 }
