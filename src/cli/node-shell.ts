@@ -9,7 +9,8 @@ import type { Engine } from '../runtime/engine.js';
 import { logDocker } from '../util/log.js';
 import { findOnPath } from '../util/path-lookup.js';
 import { existsSync } from 'node:fs';
-import { EXERCISE_NAME, exerciseLabName, STUDENT_ID } from '../classroom/exercise.js';
+import { EXERCISE_NAME, exerciseLabName } from '../classroom/exercise.js';
+import { checkStudent } from './exercise-flags.js';
 import { labNameFor } from './lab-name.js';
 
 /** bash where the image has it (lblab's node image does), else sh; exec keeps one process on the terminal. */
@@ -33,12 +34,7 @@ export async function resolveLab(
     file &&
     (flags.student !== undefined || (EXERCISE_NAME.test(file) && !existsSync(file)))
   ) {
-    if (flags.student !== undefined && !STUDENT_ID.test(flags.student)) {
-      throw new LabError('preflight', `--student ${JSON.stringify(flags.student)} cannot name a lab`, {
-        hint: "use lowercase letters, digits and '-', at most 16 characters",
-      });
-    }
-    return exerciseLabName(file.replace(/\/+$/, '').split('/').pop()!, flags.student);
+    return exerciseLabName(file.replace(/\/+$/, '').split('/').pop()!, checkStudent(flags.student));
   }
   return labNameFor(file, flags.name);
 }
