@@ -124,14 +124,14 @@ describe.skipIf(!prerequisites.ok)('failover experiments on real IPVS (sandbox)'
     async () => {
       await withLabDown(labFile('failover-realserver'), engine, async () => {
         const timeline = loadStep(await upAndVerify(labFile('failover-realserver'), engine)).timeline!;
-        expect(timeline.recoveryMs).toBeLessThanOrEqual(6_000);
+        expect(timeline.recoveryMs).toBeLessThanOrEqual(8_000);
       });
       await withLabDown(labFile('failover-realserver-ipvsadm'), engine, async () => {
         const timeline = loadStep(
           await upAndVerify(labFile('failover-realserver-ipvsadm'), engine),
         ).timeline!;
-        // Failing until nginx itself came back (10 s after the kill), not a health check's few seconds.
-        expect(timeline.recoveryMs).toBeGreaterThan(8_000);
+        // Failing until nginx itself came back (13 s after the kill), past keepalived's 8 s bound.
+        expect(timeline.recoveryMs).toBeGreaterThan(11_000);
       });
     },
     LONG,

@@ -130,6 +130,31 @@ describe('http-load expectations', () => {
       ['after: latency web2', true],
     ]);
   });
+
+  it('a phase with min-failures only has no cap on them (its request count is not known ahead)', () => {
+    const failing = Array.from({ length: 239 }, (_, seq): LoadRecord => ({
+      seq,
+      sentAt: T + seq * 50,
+      ms: 1,
+      ...(seq % 2 === 0 ? { error: 'connection refused' } : { status: 200, header: 'web2' }),
+    }));
+    const facts = { node: 'client', header: 'X-Host', sources: [], target: '10.0.0.100', directors: [] };
+    const split = { before: [], during: failing, after: [] };
+    const open = parseLoadExpect({ during: { 'min-failures': 60, distinct: 1 } });
+    expect(
+      judgePhase('during', open.phases.during, split, 'X-Host', facts).map((r) => [r.name, r.ok]),
+    ).toEqual([
+      ['during: min-failures', true],
+      ['during: distinct', true],
+    ]);
+    const capped = parseLoadExpect({ during: { 'min-failures': 60, 'max-failures': 100 } });
+    expect(
+      judgePhase('during', capped.phases.during, split, 'X-Host', facts).map((r) => [r.name, r.ok]),
+    ).toEqual([
+      ['during: max-failures', false],
+      ['during: min-failures', true],
+    ]);
+  });
 });
 
 describe('stopTime', () => {

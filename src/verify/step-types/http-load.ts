@@ -48,8 +48,11 @@ export interface LatencyBound {
 
 export interface PhaseExpectation extends TallyExpectation {
   latency: LatencyBound[];
-  /** The phase's failures are judged only when its expectation names max-failures or min-failures. */
-  judgesFailures: boolean;
+  /**
+   * The phase's max-failures is judged only when written: a phase's request count is known only when
+   * it ran, so the tally's default cap (0, or the request count when min-failures is given) means nothing.
+   */
+  judgesMaxFailures: boolean;
   sameAsBefore: boolean;
 }
 
@@ -106,7 +109,7 @@ export function parseLoadExpect(raw: RawHttpLoad['expect']): LoadExpectation {
     if (value === undefined) continue;
     phases[phase] = {
       ...parseTallyExpect(value, undefined),
-      judgesFailures: value['max-failures'] !== undefined || value['min-failures'] !== undefined,
+      judgesMaxFailures: value['max-failures'] !== undefined,
       sameAsBefore: value['same-as-before'] ?? false,
       latency: Object.entries(value.latency ?? {}).map(([header, bound]) => {
         const match = /^(>=|<=) ?(\d+(?:ms|s))$/.exec(bound);
@@ -424,7 +427,7 @@ export function judgePhase(
   }
   const tally = tallyRecords(records, header);
   const results = evaluateTally(expect, tally, facts).filter(
-    (result) => expect.judgesFailures || result.name !== 'max-failures',
+    (result) => expect.judgesMaxFailures || result.name !== 'max-failures',
   );
   if (expect.sameAsBefore) results.push(sameAsBefore(split.before, records, header, expect.tolerance));
   if (expect.latency.length > 0) results.push(...judgeLatency(expect.latency, records, header));
