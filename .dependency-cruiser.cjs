@@ -12,6 +12,10 @@ const LAYERS = [
   ['verify', 'verify step types (one handler each), their registry, the runner and the report'],
   ['topology', 'reading and validating a topology file'],
   ['plan', 'compile: topology -> Plan, and its human rendering (pure)'],
+  [
+    'pictures',
+    'pictures of a lab and its results: the topology graph (SVG, DOT, Mermaid) and the HTML report (pure)',
+  ],
   ['runtime', 'Docker behind the runtime interfaces: DockerRuntime, SplitRuntime, the Engine'],
   ['images', "lblab's node image: its inputs and how it is built, through an ImageStore"],
   ['sandbox', 'the sandbox engine: a Docker engine in a User-Mode Linux guest'],

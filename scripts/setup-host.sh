@@ -2,9 +2,21 @@
 # Prepares a fresh Debian bookworm machine, as root, to run lblab: installs the host packages that are
 # missing and starts a Docker engine when none answers. Idempotent, so CI can run it before every job.
 # dockerd is started directly, not with systemctl, because CI VMs may not run systemd as PID 1.
+# With --tests it also installs what the test suite needs beyond that: Debian's headless Chromium
+# (the e2e tests open lblab's SVG and HTML pictures in it) and a font for it to draw text with.
 set -euo pipefail
 
-readonly packages=(docker.io mmdebstrap nftables iproute2 user-mode-linux curl)
+packages=(docker.io mmdebstrap nftables iproute2 user-mode-linux curl)
+for argument in "$@"; do
+  case "$argument" in
+    --tests) packages+=(chromium fonts-dejavu-core) ;;
+    *)
+      echo "usage: setup-host.sh [--tests]" >&2
+      exit 2
+      ;;
+  esac
+done
+readonly packages
 readonly dockerd_log=/var/log/lblab-dockerd.log
 readonly engine_wait_seconds=30
 

@@ -34,20 +34,29 @@ interface RouteJson {
   nexthops?: { gateway?: string }[];
 }
 
-export function judgeRoute(json: string, wanted: number): Observation {
-  let routes: RouteJson[];
-  try {
-    routes = JSON.parse(json || '[]') as RouteJson[];
-  } catch {
-    return { ok: false, seen: 'unreadable ip -j output' };
-  }
+/**
+ * The gateways of the first route in `ip -j route show PREFIX` output (one per ECMP nexthop);
+ * undefined when there is no route, and an error when the output is not JSON.
+ */
+export function routeGateways(json: string): string[] | undefined {
+  const routes = JSON.parse(json || '[]') as RouteJson[];
   const route = routes[0];
-  if (!route) return { ok: false, seen: 'no route' };
-  const gateways = route.nexthops
+  if (!route) return undefined;
+  return route.nexthops
     ? route.nexthops.map((hop) => hop.gateway ?? '?')
     : route.gateway
       ? [route.gateway]
       : [];
+}
+
+export function judgeRoute(json: string, wanted: number): Observation {
+  let gateways: string[] | undefined;
+  try {
+    gateways = routeGateways(json);
+  } catch {
+    return { ok: false, seen: 'unreadable ip -j output' };
+  }
+  if (!gateways) return { ok: false, seen: 'no route' };
   return {
     ok: gateways.length === wanted,
     seen: `${gateways.length} nexthop(s)${gateways.length ? ` (via ${gateways.join(', via ')})` : ''}`,

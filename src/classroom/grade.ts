@@ -2,6 +2,7 @@
  * Grades from check runs (pure): a student's score with a line per check and the hint of each that
  * failed, and a class's grades as a table, CSV and JUnit (one test suite per student).
  */
+import { escapeAttr, escapeHtml, htmlPage } from '../pictures/html.js';
 import { formatTable, oneLine } from '../util/text.js';
 import type { VerifyReport } from '../verify/report.js';
 import { xmlAttr, xmlText } from '../verify/render-report.js';
@@ -193,4 +194,48 @@ export function gradesJunit(name: string, grades: Grade[]): string {
   }
   lines.push('</testsuites>', '');
   return lines.join('\n');
+}
+
+/**
+ * The class as one HTML page: a row per student, a column per check (points earned, the cell's
+ * colour its verdict, the hint on hover), the score; every check's name and points above.
+ */
+export function renderClassHtml(exercise: string, grades: Grade[]): string {
+  const checks = grades[0]?.checks ?? [];
+  const head = checks
+    .map(
+      (check, i) =>
+        `<th class="num check" data-check="${i + 1}" title="${escapeAttr(check.name)}">c${i + 1}<br><small>${check.points} pt</small></th>`,
+    )
+    .join('');
+  const rows = grades.map((grade) => {
+    const cells = grade.checks
+      .map(
+        (check, i) =>
+          `<td class="num cell-${check.verdict}" data-check="${i + 1}" data-verdict="${check.verdict}" title="${escapeAttr(
+            check.verdict === 'pass'
+              ? check.summary
+              : `${check.summary}${check.hint ? ` (hint: ${check.hint})` : ''}`,
+          )}">${check.earned}</td>`,
+      )
+      .join('');
+    const note = grade.error ? oneLine(grade.error) : grade.passed ? 'full marks' : '';
+    return (
+      `<tr class="student" data-student="${escapeAttr(grade.student ?? grade.lab)}" data-score="${grade.score}">` +
+      `<td>${escapeHtml(grade.student ?? grade.lab)}</td>${cells}` +
+      `<td class="num"><b>${grade.score}</b>/${grade.max}</td><td>${escapeHtml(note)}</td></tr>`
+    );
+  });
+  const full = grades.filter((g) => g.passed).length;
+  const legend = checks
+    .map((check, i) => `<li>c${i + 1} (${check.points} pt): ${escapeHtml(check.name)}</li>`)
+    .join('');
+  const body = [
+    `<h1>Class grades: ${escapeHtml(exercise)}</h1>`,
+    `<div class="meta">${grades.length} students, ${full} at full marks</div>`,
+    `<table id="grades"><thead><tr><th>student</th>${head}<th class="num">score</th><th>note</th></tr></thead>`,
+    `<tbody>${rows.join('')}</tbody></table>`,
+    `<h2>Checks</h2><ol class="checks" style="list-style:none;padding:0">${legend}</ol>`,
+  ];
+  return htmlPage(`lblab class grade: ${exercise}`, body.join('\n'));
 }

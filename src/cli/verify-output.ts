@@ -22,6 +22,44 @@ export async function writeJunit(path: string | undefined, report: VerifyReport)
 }
 
 /**
+ * The lab as it runs now, for the HTML report: its picture with each node's state and the routers'
+ * ECMP nexthops (without them when they cannot be read).
+ */
+export async function labGraphSvg(
+  engine: Engine,
+  file: string,
+  labName: string | undefined,
+): Promise<string> {
+  const [{ openTopology }, { buildGraph }, { planForPicture }, { renderSvg }, { gatherLiveState }] =
+    await Promise.all([
+      import('../topology/open.js'),
+      import('../pictures/graph.js'),
+      import('../pictures/render-graph.js'),
+      import('../pictures/svg.js'),
+      import('../lab/live-state.js'),
+    ]);
+  const topology = await openTopology(file);
+  const plan = planForPicture(topology, labName);
+  const live = await gatherLiveState(engine, topology.config, plan).catch(() => undefined);
+  return renderSvg(buildGraph(topology.config, plan, live));
+}
+
+/**
+ * `--html`: the report as one page, with the lab's picture when it can be drawn (a topology that no
+ * longer compiles still gets its report, without the picture).
+ */
+export async function writeHtml(
+  path: string | undefined,
+  report: VerifyReport,
+  graphSvg: () => Promise<string | undefined>,
+): Promise<void> {
+  if (!path) return;
+  const { renderHtmlReport } = await import('../pictures/report-html.js');
+  const svg = await graphSvg().catch(() => undefined);
+  await writeFile(path, renderHtmlReport(report, svg === undefined ? {} : { graphSvg: svg }));
+}
+
+/**
  * Runs the experiment with its progress on `progress`. A first Ctrl-C stops it between steps (a
  * running command ends early) and undoes the faults the steps injected; a second leaves at once.
  * `interrupt`: the command's own, installed when it started, so no signal falls between two handlers.

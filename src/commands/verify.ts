@@ -13,6 +13,7 @@ export default class Verify extends LblabCommand {
   static override examples = [
     '<%= config.bin %> verify topologies/ecmp-lvs-dr.yml',
     '<%= config.bin %> verify topologies/ecmp-lvs-dr.yml --junit reports/verify.xml',
+    '<%= config.bin %> verify topologies/ecmp-lvs-dr.yml --html reports/verify.html',
     '<%= config.bin %> verify topologies/ecmp-lvs-dr.yml --json',
   ];
   static override args = { file: Args.string({ description: 'topology file', required: true }) };
@@ -21,6 +22,10 @@ export default class Verify extends LblabCommand {
     name: Flags.string({ description: "lab name (default: the file's name:)" }),
     junit: Flags.string({
       description: 'also write the result as JUnit XML to this file (one testcase per step)',
+    }),
+    html: Flags.string({
+      description:
+        'also write the result as one HTML page: the lab, the steps, charts of the tallies and timelines',
     }),
   };
 
@@ -39,10 +44,8 @@ export default class Verify extends LblabCommand {
   private async verify(interrupt: { signal: AbortSignal }): Promise<VerifyReport> {
     const { args, flags } = await this.parse(Verify);
     const engine = await this.engineWithLab(flags.engine, await labNameFor(args.file, flags.name));
-    const [{ verifyUntilInterrupted, writeJunit }, { renderHumanReport }] = await Promise.all([
-      import('../cli/verify-output.js'),
-      import('../verify/render-report.js'),
-    ]);
+    const [{ verifyUntilInterrupted, writeJunit, writeHtml, labGraphSvg }, { renderHumanReport }] =
+      await Promise.all([import('../cli/verify-output.js'), import('../verify/render-report.js')]);
     const report = await verifyUntilInterrupted(
       engine,
       args.file,
@@ -51,6 +54,7 @@ export default class Verify extends LblabCommand {
       interrupt,
     );
     await writeJunit(flags.junit, report);
+    await writeHtml(flags.html, report, () => labGraphSvg(engine, args.file, flags.name));
     if (!this.jsonEnabled()) this.log(renderHumanReport(report));
     if (!report.ok) process.exitCode = 1;
     return report;

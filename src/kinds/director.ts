@@ -8,7 +8,7 @@
 import type { TopologyIssue } from '../core/issue.js';
 import { KIND_TRAIT } from '../core/kind-traits.js';
 import type { DataPlane, ReadinessCheck } from '../core/plan.js';
-import type { NodeConfig } from '../core/topology.js';
+import type { NodeConfig, ServiceConfig } from '../core/topology.js';
 import {
   DEFAULT_FORWARDING_METHOD,
   findForwardingMethod,
@@ -177,6 +177,13 @@ function listeningPort(node: NodeConfig | undefined, protocol: 'tcp' | 'udp'): n
   return protocol === 'udp' ? (node?.udp?.port ?? DEFAULT_UDP_PORT) : (node?.http?.port ?? DEFAULT_HTTP_PORT);
 }
 
+/** Where a real server listens for `service`: the service's port, or its own when the method remaps ports (NAT). */
+export function realServerPort(service: ServiceConfig, realServer: NodeConfig | undefined): number {
+  return forwardingMethod(service.method).remapsPorts
+    ? listeningPort(realServer, service.protocol ?? 'tcp')
+    : service.port;
+}
+
 function resolveServices(context: KindContext): ResolvedService[] {
   const directorNetworks = new Set(context.interfaces.map((iface) => iface.network));
   const nodes = context.topology.topology.nodes;
@@ -197,8 +204,7 @@ function resolveServices(context: KindContext): ResolvedService[] {
       // On a shared network when there is one (DR and NAT need it); else routed to (TUN).
       const candidates = context.interfacesOf(rs.node);
       const iface = candidates.find((candidate) => directorNetworks.has(candidate.network)) ?? candidates[0];
-      const remaps = forwardingMethod(service.method).remapsPorts;
-      const port = remaps ? listeningPort(nodes[rs.node], service.protocol ?? 'tcp') : service.port;
+      const port = realServerPort(service, nodes[rs.node]);
       return { node: rs.node, ip: iface?.ip ?? '', mac: iface?.mac ?? '', port, weight: rs.weight ?? 1 };
     }),
   }));

@@ -5,13 +5,19 @@ import { dirFlag, exerciseArg, openExercise } from '../../cli/exercise-flags.js'
 import { engineFlag, LblabCommand } from '../../cli/base-command.js';
 import { abortOnSignals } from '../../cli/signals.js';
 import { DEFAULT_CLASS_PARALLEL, readClassRecord } from '../../classroom/class.js';
-import { classCsv, gradesJunit, renderClassTable, type Grade } from '../../classroom/grade.js';
+import {
+  classCsv,
+  gradesJunit,
+  renderClassHtml,
+  renderClassTable,
+  type Grade,
+} from '../../classroom/grade.js';
 import { LabError } from '../../core/errors.js';
 
 export interface ClassGradeResult {
   exercise: string;
   grades: Grade[];
-  files: { csv: string; json: string; junit: string };
+  files: { csv: string; json: string; junit: string; html?: string };
   durationMs: number;
 }
 
@@ -23,6 +29,7 @@ export default class ClassGrade extends LblabCommand {
   static override examples = [
     '<%= config.bin %> class grade dr-arp',
     '<%= config.bin %> class grade dr-arp --out grades/monday --json',
+    '<%= config.bin %> class grade dr-arp --html grades/dr-arp.html',
   ];
   static override args = { exercise: exerciseArg };
   static override flags = {
@@ -30,6 +37,9 @@ export default class ClassGrade extends LblabCommand {
     dir: dirFlag,
     out: Flags.string({
       description: 'folder for grades.csv, grades.json, grades.xml (default grades/EXERCISE)',
+    }),
+    html: Flags.string({
+      description: 'also write the class view as one HTML page: a row per student, a column per check',
     }),
     parallel: Flags.integer({
       description: 'labs graded at once',
@@ -67,19 +77,21 @@ export default class ClassGrade extends LblabCommand {
       const durationMs = Math.round(performance.now() - started);
       const out = flags.out ?? join('grades', exercise.name);
       await mkdir(out, { recursive: true });
-      const files = {
+      const files: ClassGradeResult['files'] = {
         csv: join(out, 'grades.csv'),
         json: join(out, 'grades.json'),
         junit: join(out, 'grades.xml'),
+        ...(flags.html ? { html: flags.html } : {}),
       };
       await writeFile(files.csv, classCsv(grades));
       await writeFile(files.json, `${JSON.stringify({ exercise: exercise.name, grades }, null, 2)}\n`);
       await writeFile(files.junit, gradesJunit(exercise.name, grades));
+      if (files.html) await writeFile(files.html, renderClassHtml(exercise.name, grades));
       const full = grades.filter((g) => g.passed).length;
       this.log(renderClassTable(grades));
       this.log(
         `\n${exercise.name}: ${grades.length} students graded in ${(durationMs / 1000).toFixed(1)} s, ${full} at full marks; ` +
-          `wrote ${files.csv}, ${files.json}, ${files.junit}`,
+          `wrote ${Object.values(files).join(', ')}`,
       );
       return { exercise: exercise.name, grades, files, durationMs };
     } finally {

@@ -1,0 +1,122 @@
+/**
+ * Charts as inline SVG (a few rectangles each, so no chart library or script in the page): a bar per
+ * tallied value, and the traffic of a failover experiment second by second. Every bar carries its
+ * value and count in data- attributes, so a test (or a reader's devtools) finds them in the DOM.
+ */
+import type { LoadTimeline } from '../verify/report.js';
+import { escapeAttr, escapeHtml, FAILURE_COLOUR } from './html.js';
+
+export interface Bar {
+  label: string;
+  count: number;
+  colour: string;
+}
+
+const BAR_HEIGHT = 22;
+const BAR_GAP = 6;
+const LABEL_WIDTH = 110;
+const BAR_AREA = 240;
+const COUNT_WIDTH = 70;
+
+/** Horizontal bars, one per entry, longest = the largest count; the count and share at its end. */
+export function barChart(title: string, bars: Bar[], attrs: Record<string, string> = {}): string {
+  const total = bars.reduce((sum, bar) => sum + bar.count, 0);
+  const max = Math.max(1, ...bars.map((bar) => bar.count));
+  const width = LABEL_WIDTH + BAR_AREA + COUNT_WIDTH;
+  const height = Math.max(1, bars.length) * (BAR_HEIGHT + BAR_GAP) + BAR_GAP;
+  const rows = bars.map((bar, i) => {
+    const y = BAR_GAP + i * (BAR_HEIGHT + BAR_GAP);
+    const length = Math.max(bar.count > 0 ? 2 : 0, Math.round((bar.count / max) * BAR_AREA));
+    const share = total > 0 ? ` (${Math.round((bar.count / total) * 100)} %)` : '';
+    return (
+      `<g class="bar" data-value="${escapeAttr(bar.label)}" data-count="${bar.count}">` +
+      `<title>${escapeHtml(`${bar.label}: ${bar.count}${share}`)}</title>` +
+      `<text x="${LABEL_WIDTH - 6}" y="${y + 15}" text-anchor="end" font-size="12">${escapeHtml(bar.label)}</text>` +
+      `<rect x="${LABEL_WIDTH}" y="${y}" width="${length}" height="${BAR_HEIGHT}" fill="${bar.colour}"/>` +
+      `<text x="${LABEL_WIDTH + length + 6}" y="${y + 15}" font-size="12">${bar.count}${share}</text>` +
+      `</g>`
+    );
+  });
+  const extra = Object.entries(attrs)
+    .map(([name, value]) => ` ${name}="${escapeAttr(value)}"`)
+    .join('');
+  return (
+    `<figure class="chart"${extra}><figcaption>${escapeHtml(title)}</figcaption>` +
+    `<svg class="bar-chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeAttr(title)}">` +
+    rows.join('') +
+    `</svg></figure>`
+  );
+}
+
+const PLOT_HEIGHT = 160;
+const AXIS_LEFT = 40;
+const AXIS_BOTTOM = 24;
+const TOP = 18;
+
+/**
+ * Requests per second as stacked columns: answered per header value (the path each took), failures
+ * on top in red; the fault steps as shaded bands with their names, so the outage sits under its cause.
+ */
+export function timelineChart(
+  title: string,
+  timeline: LoadTimeline,
+  colours: Map<string, string>,
+  attrs: Record<string, string> = {},
+): string {
+  const seconds = timeline.buckets.length;
+  const column = seconds > 60 ? 8 : 14;
+  const width = AXIS_LEFT + Math.max(1, seconds) * column + 10;
+  const height = TOP + PLOT_HEIGHT + AXIS_BOTTOM;
+  const peak = Math.max(1, ...timeline.buckets.map((b) => b.sent));
+  const scale = PLOT_HEIGHT / peak;
+  const x = (second: number): number => AXIS_LEFT + second * column;
+  const parts: string[] = [];
+  for (const mark of timeline.marks) {
+    const from = x(mark.atS);
+    const to = Math.max(from + 2, x(mark.endS));
+    parts.push(
+      `<g class="mark${mark.fault ? ' fault' : ''}" data-name="${escapeAttr(mark.name)}" data-at="${mark.atS}">` +
+        `<rect x="${from}" y="${TOP}" width="${to - from}" height="${PLOT_HEIGHT}" fill="${mark.fault ? '#f5b7b1' : '#d6eaf8'}" opacity="0.6"/>` +
+        `<text x="${from + 2}" y="${TOP - 5}" font-size="10">${escapeHtml(mark.name)}</text></g>`,
+    );
+  }
+  const values = [...colours.keys()];
+  for (const bucket of timeline.buckets) {
+    let top = TOP + PLOT_HEIGHT;
+    const segments: [string, number, string][] = values
+      .map((value): [string, number, string] => [value, bucket.values[value] ?? 0, colours.get(value)!])
+      .concat([['failed', bucket.failed, FAILURE_COLOUR]]);
+    for (const [value, count, colour] of segments) {
+      if (count === 0) continue;
+      const h = count * scale;
+      top -= h;
+      parts.push(
+        `<rect class="t-bar" data-second="${bucket.second}" data-value="${escapeAttr(value)}" data-count="${count}" ` +
+          `x="${x(bucket.second) + 1}" y="${top.toFixed(1)}" width="${column - 2}" height="${h.toFixed(1)}" fill="${colour}">` +
+          `<title>${escapeHtml(`${bucket.second} s: ${value} ${count}`)}</title></rect>`,
+      );
+    }
+  }
+  // Axes: requests per second on the left, seconds along the bottom every 5 s.
+  parts.push(
+    `<line x1="${AXIS_LEFT}" y1="${TOP + PLOT_HEIGHT}" x2="${width - 5}" y2="${TOP + PLOT_HEIGHT}" stroke="#555"/>`,
+    `<line x1="${AXIS_LEFT}" y1="${TOP}" x2="${AXIS_LEFT}" y2="${TOP + PLOT_HEIGHT}" stroke="#555"/>`,
+    `<text x="${AXIS_LEFT - 4}" y="${TOP + 4}" font-size="10" text-anchor="end">${peak}/s</text>`,
+    `<text x="${AXIS_LEFT - 4}" y="${TOP + PLOT_HEIGHT}" font-size="10" text-anchor="end">0</text>`,
+  );
+  for (let second = 0; second < seconds; second += 5) {
+    parts.push(`<text x="${x(second)}" y="${TOP + PLOT_HEIGHT + 14}" font-size="10">${second}s</text>`);
+  }
+  const legend = [...values.map((v) => [v, colours.get(v)!]), ['failed', FAILURE_COLOUR]]
+    .map(([value, colour]) => `<span><i style="background:${colour}"></i>${escapeHtml(value!)}</span>`)
+    .join('');
+  const extra = Object.entries(attrs)
+    .map(([name, value]) => ` ${name}="${escapeAttr(value)}"`)
+    .join('');
+  return (
+    `<figure class="chart"${extra}><figcaption>${escapeHtml(title)}</figcaption>` +
+    `<svg class="timeline-chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeAttr(title)}">` +
+    parts.join('') +
+    `</svg><div class="legend">${legend}</div></figure>`
+  );
+}
