@@ -11,6 +11,8 @@ import { InterruptedError } from '../util/interrupt.js';
 import type { Engine, EngineChoice } from '../runtime/engine.js';
 import { TopologyError } from '../core/issue.js';
 import { enableVerbose } from '../util/log.js';
+import { openProgress, type ProgressDisplay } from './progress-display.js';
+import { StageRows } from './progress-rows.js';
 
 /** `--engine`, with what `auto` means for the command. */
 export function engineFlagWhere(auto: string) {
@@ -40,14 +42,41 @@ export abstract class LblabCommand extends Command {
     if (this.argv.includes('--verbose')) enableVerbose();
   }
 
-  /** The engine `up` uses: where the lab already runs, else the one `--engine` selects (maybe starting it). */
-  protected async engineForUp(choice: string, lab: string): Promise<Engine> {
-    const existing =
-      choice === 'auto' ? await this.engineWithLab(choice, lab).catch(() => undefined) : undefined;
-    const { engineForUp } = await import('../lab/select-engine.js');
-    const engine = existing ?? (await engineForUp(choice as EngineChoice, (line) => this.progress(line)));
-    this.progress(`engine: ${engine.name} (${existing ? `lab ${lab} already runs there` : engine.reason})`);
-    return engine;
+  private readonly displays: ProgressDisplay[] = [];
+
+  /**
+   * The progress display of a long command (cli/progress-display.ts): rows redrawn in place on a
+   * terminal, else the plain lines `progress` prints, nothing with --json. It is closed at the
+   * latest when the command ends, before an error is printed.
+   */
+  protected async openProgress(title: string): Promise<ProgressDisplay> {
+    const display = await openProgress({ title, json: this.jsonEnabled() });
+    this.displays.push(display);
+    return display;
+  }
+
+  /**
+   * The engine `up` uses: where the lab already runs, else the one `--engine` selects (maybe starting
+   * it). Its progress goes to `display` (rows for the sandbox's stages) when given, else to `progress`.
+   */
+  protected async engineForUp(choice: string, lab: string, display?: ProgressDisplay): Promise<Engine> {
+    const rows = display ? new StageRows(display, 'engine') : undefined;
+    const progress = (line: string): void => (rows ? rows.line(line) : this.progress(line));
+    try {
+      const existing =
+        choice === 'auto' ? await this.engineWithLab(choice, lab).catch(() => undefined) : undefined;
+      const { engineForUp } = await import('../lab/select-engine.js');
+      const engine = existing ?? (await engineForUp(choice as EngineChoice, progress));
+      const why = existing ? `lab ${lab} already runs there` : engine.reason;
+      if (rows) {
+        rows.sequence.show('engine', `${engine.name} (${why})`, `engine: ${engine.name} (${why})`);
+        rows.finish();
+      } else this.progress(`engine: ${engine.name} (${why})`);
+      return engine;
+    } catch (error) {
+      rows?.fail(error);
+      throw error;
+    }
   }
 
   /** Engines that exist now (host, and the sandbox if running); never starts one. */
@@ -75,6 +104,7 @@ export abstract class LblabCommand extends Command {
   }
 
   protected override async catch(error: Interfaces.CommandError): Promise<void> {
+    this.closeProgress(error);
     const exitCode = error instanceof InterruptedError ? error.exitCode : 1;
     if (this.jsonEnabled()) {
       this.logJson({ error: this.describeError(error) });
@@ -93,6 +123,16 @@ export abstract class LblabCommand extends Command {
     if ((error as { oclif?: { exit?: number } }).oclif?.exit !== undefined) throw error; // oclif's own exits, flag errors
     this.logToStderr(`Error: ${error.message}`);
     this.exit(1);
+  }
+
+  protected override async finally(error: Error | undefined): Promise<void> {
+    this.closeProgress(error);
+    await super.finally(error);
+  }
+
+  /** Rows left drawing would hold stderr (and the process) past the command's end. */
+  private closeProgress(error?: unknown): void {
+    for (const display of this.displays.splice(0)) display.close(error);
   }
 
   private describeError(error: Error): Record<string, unknown> {

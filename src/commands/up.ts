@@ -3,6 +3,8 @@ import * as Flags from '@oclif/core/flags';
 import { LabError } from '../core/errors.js';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
+import type { ProgressDisplay } from '../cli/progress-display.js';
+import { UpRows } from '../cli/progress-rows.js';
 import { abortOnSignals } from '../cli/signals.js';
 import type { UpResult } from '../lab/lab.js';
 import { labNamePattern } from '../topology/schema.js';
@@ -24,6 +26,7 @@ export default class Up extends LblabCommand {
   static override examples = [
     '<%= config.bin %> up topologies/ecmp-lvs-dr.yml',
     '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --verify --junit reports/verify.xml',
+    '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --verify --html reports/verify.html',
     '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --timings',
     '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --name copy2 --isolate',
     '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --name lab2 --engine docker --json',
@@ -47,6 +50,10 @@ export default class Up extends LblabCommand {
       description: "then run the topology's verify: steps (exit 1 if an expectation fails)",
     }),
     junit: Flags.string({ description: 'with --verify: also write the result as JUnit XML to this file' }),
+    html: Flags.string({
+      description: 'with --verify: also write the result as one HTML page (the lab, steps, charts)',
+      dependsOn: ['verify'],
+    }),
   };
 
   async run(): Promise<UpCommandResult> {
@@ -57,7 +64,8 @@ export default class Up extends LblabCommand {
       });
     }
     const lab = await labNameFor(args.file, flags.name);
-    const engine = await this.engineForUp(flags.engine, lab);
+    const display = await this.openProgress(`lblab up ${lab}`);
+    const engine = await this.engineForUp(flags.engine, lab, display);
     // With --name, `down FILE` would name the file's lab, not this one.
     const downCommand = `lblab down ${flags.name ? `--name ${lab}` : shellQuote(args.file)}`;
     let verifying = false;
@@ -70,8 +78,9 @@ export default class Up extends LblabCommand {
       ),
     );
     try {
-      return await this.upAndVerify(args, flags, engine, interrupt, () => (verifying = true));
+      return await this.upAndVerify(args, flags, engine, display, interrupt, () => (verifying = true));
     } finally {
+      display.close();
       interrupt.dispose();
     }
   }
@@ -80,20 +89,26 @@ export default class Up extends LblabCommand {
     args: { file: string },
     flags: UpFlags,
     engine: Engine,
+    display: ProgressDisplay,
     interrupt: { signal: AbortSignal },
     startVerifying: () => void,
   ): Promise<UpCommandResult> {
     const { upLab } = await import('../lab/lab.js');
+    const rows = new UpRows(display);
     const result = await upLab(engine, args.file, {
       labName: flags.name,
       force: flags.force,
       keepOnFailure: flags['keep-on-failure'],
       isolate: flags.isolate,
       signal: interrupt.signal,
-      onProgress: (event) =>
-        this.progress(`${event.node ? `${event.node}: ` : ''}${event.stage}: ${event.message}`),
+      onProgress: (event) => rows.event(event),
+    }).catch((error: unknown) => {
+      rows.fail(error);
+      display.close(error);
+      throw error;
     });
-    for (const warning of result.warnings) this.progress(`warning: ${warning}`);
+    display.close(); // the rows stay as a summary; what follows are lines
+    for (const warning of result.warnings) display.line(`warning: ${warning}`);
     const planes = Object.entries(result.dataPlanes)
       .map(([node, plane]) => `${node}=${plane}`)
       .join(', ');
@@ -104,20 +119,19 @@ export default class Up extends LblabCommand {
     );
     let verify: VerifyReport | undefined;
     if (flags.verify) {
-      const [{ verifyUntilInterrupted, writeJunit }, { renderHumanReport }] = await Promise.all([
-        import('../cli/verify-output.js'),
-        import('../verify/render-report.js'),
-      ]);
+      const [{ verifyUntilInterrupted, writeJunit, writeHtml, labGraphSvg }, { renderHumanReport }] =
+        await Promise.all([import('../cli/verify-output.js'), import('../verify/render-report.js')]);
       // Ctrl-C during the experiment: the steps' faults are undone, the lab itself stays up.
       startVerifying();
       verify = await verifyUntilInterrupted(
         engine,
         args.file,
         flags.name,
-        { progress: (line) => this.progress(line), warn: (line) => this.logToStderr(line) },
+        { progress: (line) => display.line(line), warn: (line) => this.logToStderr(line) },
         interrupt,
       );
       await writeJunit(flags.junit, verify);
+      await writeHtml(flags.html, verify, () => labGraphSvg(engine, args.file, flags.name));
       if (!this.jsonEnabled()) this.log(`\n${renderHumanReport(verify)}`);
       if (!verify.ok) process.exitCode = 1;
     }

@@ -164,9 +164,14 @@ export interface ImageStore {
   importImage(spec: ImageImportSpec, onLine: (line: string) => void): Promise<void>;
   /**
    * Copies `ref` from this engine into `target` (docker save here, docker load there), streaming;
-   * returns the bytes sent. `operation` names the copy in errors.
+   * returns the bytes sent. `operation` names the copy in errors; `onBytes` hears the bytes sent so far.
    */
-  copyImageTo(target: ImageStore, ref: string, operation: string): Promise<number>;
+  copyImageTo(
+    target: ImageStore,
+    ref: string,
+    operation: string,
+    onBytes?: (bytesSoFar: number) => void,
+  ): Promise<number>;
   /** Loads an image archive (as `docker save` writes it); `operation` names the load in errors. */
   loadImage(archive: NodeJS.ReadableStream, operation: string): Promise<void>;
 }

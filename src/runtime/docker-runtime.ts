@@ -384,10 +384,18 @@ export class DockerRuntime implements ContainerRuntime, ImageStore {
     await followDockerStream(this.docker, stream, `docker import ${spec.repo}:${spec.tag}`, onLine);
   }
 
-  async copyImageTo(target: ImageStore, ref: string, operation: string): Promise<number> {
+  async copyImageTo(
+    target: ImageStore,
+    ref: string,
+    operation: string,
+    onBytes?: (bytesSoFar: number) => void,
+  ): Promise<number> {
     let bytes = 0;
     const counted = new PassThrough();
-    counted.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    counted.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      onBytes?.(bytes);
+    });
     const saved = await this.docker.getImage(ref).get();
     saved.on('error', (error) => counted.destroy(error));
     saved.pipe(counted);

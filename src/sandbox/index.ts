@@ -20,6 +20,8 @@ export {
   type SandboxImageStores,
   type LoadedImage,
   type SandboxNodeImageResult,
+  type ImageTransfer,
+  type LoadImagesOptions,
 } from './load-images.js';
 export { sandboxPaths, sandboxStateDir, lblabStateDir, type SandboxPaths } from './sandbox-paths.js';
 export {

@@ -16,6 +16,22 @@ export interface LoadedImage {
   seconds: number;
 }
 
+/** An image copy under way: the bytes sent so far and the seconds since it began. */
+export interface ImageTransfer {
+  ref: string;
+  bytes: number;
+  seconds: number;
+}
+
+export interface LoadImagesOptions {
+  /** A line as each image starts and ends loading (with its size and rate). */
+  onProgress?: (line: string) => void;
+  /** The copy's progress, at most every `TRANSFER_REPORT_MS`: for a display that redraws in place. */
+  onTransfer?: (transfer: ImageTransfer) => void;
+}
+
+const TRANSFER_REPORT_MS = 250;
+
 export interface SandboxNodeImageResult extends EnsureNodeImageResult {
   /** Where it was built: on the host engine and then loaded, or inside the guest itself. */
   builtOn: 'host' | 'sandbox';
@@ -57,7 +73,7 @@ export async function loadImagesIntoSandbox(
   host: ImageStore,
   guest: ImageStore,
   refs: readonly string[],
-  options: { onProgress?: (line: string) => void } = {},
+  options: LoadImagesOptions = {},
 ): Promise<LoadedImage[]> {
   const progress = options.onProgress ?? (() => {});
   const results: LoadedImage[] = [];
@@ -74,7 +90,13 @@ export async function loadImagesIntoSandbox(
       );
     }
     progress(`Loading ${ref} into the sandbox`);
-    const bytes = await host.copyImageTo(guest, ref, `docker load of ${ref} into the sandbox`);
+    let reportedAt = startedAt;
+    const bytes = await host.copyImageTo(guest, ref, `docker load of ${ref} into the sandbox`, (sent) => {
+      const now = performance.now();
+      if (options.onTransfer === undefined || now - reportedAt < TRANSFER_REPORT_MS) return;
+      reportedAt = now;
+      options.onTransfer({ ref, bytes: sent, seconds: (now - startedAt) / 1000 });
+    });
     if ((await guest.imageId(ref)) !== hostId) {
       throw new Error(`docker load of ${ref} into the sandbox finished, but the sandbox does not have it`);
     }
@@ -84,7 +106,8 @@ export async function loadImagesIntoSandbox(
       megabytes: Math.round(bytes / 2 ** 20),
       seconds: Math.round((performance.now() - startedAt) / 100) / 10,
     };
-    progress(`Loaded ${ref} (${loaded.megabytes} MB in ${loaded.seconds} s)`);
+    const rate = loaded.seconds > 0 ? ` at ${(bytes / 2 ** 20 / loaded.seconds).toFixed(1)} MB/s` : '';
+    progress(`Loaded ${ref} (${loaded.megabytes} MB in ${loaded.seconds} s${rate})`);
     results.push(loaded);
   }
   return results;
@@ -122,7 +145,7 @@ export async function hostEngineBesides(sandboxDockerHost: string): Promise<Dock
  */
 export async function ensureNodeImageInSandbox(
   stores: SandboxImageStores,
-  options: { onProgress?: (line: string) => void } = {},
+  options: LoadImagesOptions = {},
 ): Promise<SandboxNodeImageResult> {
   const startedAt = performance.now();
   if (stores.host === undefined) {
@@ -132,6 +155,6 @@ export async function ensureNodeImageInSandbox(
     };
   }
   const image = await ensureNodeImage(stores.host, { onProgress: options.onProgress });
-  await loadImagesIntoSandbox(stores.host, stores.guest, [image.ref], { onProgress: options.onProgress });
+  await loadImagesIntoSandbox(stores.host, stores.guest, [image.ref], options);
   return { ...image, builtOn: 'host', seconds: Math.round((performance.now() - startedAt) / 100) / 10 };
 }

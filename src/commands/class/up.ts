@@ -8,6 +8,7 @@ import {
   openExercise,
 } from '../../cli/exercise-flags.js';
 import { LblabCommand } from '../../cli/base-command.js';
+import { ClassRows } from '../../cli/progress-rows.js';
 import { abortOnSignals } from '../../cli/signals.js';
 import {
   DEFAULT_CLASS_PARALLEL,
@@ -59,23 +60,22 @@ export default class ClassUp extends LblabCommand {
       const { args, flags } = await this.parse(ClassUp);
       const students = await rosterOf(flags.students);
       const exercise = await openExercise(args.exercise, flags.dir);
-      const engine = await this.engineForUp(exerciseEngine(flags.engine, exercise), exercise.name);
+      const display = await this.openProgress(`lblab class up ${exercise.name}: ${students.length} labs`);
+      const engine = await this.engineForUp(exerciseEngine(flags.engine, exercise), exercise.name, display);
       const { classUp } = await import('../../classroom/class.js');
       const started = performance.now();
-      let done = 0;
+      // A row per student (plain: a line as each lab is ready or not, numbered); the node image once.
+      const rows = new ClassRows(display, students.length);
       const results = await classUp(engine, exercise, students, {
         parallel: flags.parallel,
         signal: interrupt.signal,
-        // A line per student as each lab is ready (or not), numbered; the node image line once.
-        onProgress: (student, line) => {
-          if (student === 'class') this.progress(line);
-        },
-        onStudentDone: (r) => {
-          done += 1;
-          const what = r.ok ? `up and broken in ${(r.ms / 1000).toFixed(1)} s` : `FAILED: ${r.error}`;
-          this.progress(`[${done}/${students.length}] ${r.student}: ${what}`);
-        },
+        onProgress: (student, line) => rows.progress(student, line),
+        onStudentDone: (r) => rows.studentDone(r),
+      }).catch((error: unknown) => {
+        rows.fail(error);
+        throw error;
       });
+      display.close();
       const totalMs = Math.round(performance.now() - started);
       const failed = results.filter((r) => !r.ok);
       this.log(

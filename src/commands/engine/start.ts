@@ -1,6 +1,13 @@
 import * as Flags from '@oclif/core/flags';
 import { LblabCommand } from '../../cli/base-command.js';
-import type { LoadedImage, SandboxNodeImageResult, StartSandboxResult } from '../../sandbox/index.js';
+import { StageRows } from '../../cli/progress-rows.js';
+import type { Interfaces } from '@oclif/core';
+import type {
+  LoadImagesOptions,
+  LoadedImage,
+  SandboxNodeImageResult,
+  StartSandboxResult,
+} from '../../sandbox/index.js';
 import { LINK_CIDR_ENV } from '../../sandbox/link-address.js';
 
 export interface EngineStartResult extends StartSandboxResult {
@@ -10,6 +17,8 @@ export interface EngineStartResult extends StartSandboxResult {
   /** The --image refs, loaded from the host engine. */
   images: LoadedImage[];
 }
+
+type StartFlags = Interfaces.InferredFlags<typeof EngineStart.flags>;
 
 export default class EngineStart extends LblabCommand {
   static override summary =
@@ -59,7 +68,25 @@ export default class EngineStart extends LblabCommand {
 
   async run(): Promise<EngineStartResult> {
     const { flags } = await this.parse(EngineStart);
-    const progress = (line: string): void => this.progress(line);
+    const display = await this.openProgress('lblab engine start');
+    // A row per stage (host tools, guest root, boot, node image, each image's copy with its rate).
+    const rows = new StageRows(display, 'sandbox');
+    try {
+      const result = await this.start(flags, {
+        onProgress: (line) => rows.line(line),
+        onTransfer: (t) => rows.transfer(t.ref, t.bytes, t.seconds),
+      });
+      rows.finish();
+      display.close();
+      this.log(`DOCKER_HOST=${result.dockerHost}`);
+      return result;
+    } catch (error) {
+      rows.fail(error);
+      throw error;
+    }
+  }
+
+  private async start(flags: StartFlags, progress: LoadImagesOptions): Promise<EngineStartResult> {
     const { ensureNodeImageInSandbox, loadImagesIntoSandbox, sandboxImageStores, startSandbox } =
       await import('../../sandbox/index.js');
     const started = await startSandbox({
@@ -68,14 +95,12 @@ export default class EngineStart extends LblabCommand {
       memory: flags.memory,
       dockerIptables: flags['docker-iptables'],
       readyTimeoutMs: flags.timeout * 1000,
-      onProgress: progress,
+      onProgress: progress.onProgress,
     });
     const { dockerHost } = started.endpoint;
     const stores = await sandboxImageStores(dockerHost);
 
-    const nodeImage = flags['node-image']
-      ? await ensureNodeImageInSandbox(stores, { onProgress: progress })
-      : undefined;
+    const nodeImage = flags['node-image'] ? await ensureNodeImageInSandbox(stores, progress) : undefined;
     const extraRefs = flags.image ?? [];
     if (extraRefs.length > 0 && stores.host === undefined) {
       throw new Error('--image needs a host engine to load from, and none answers (see DOCKER_HOST)');
@@ -83,9 +108,7 @@ export default class EngineStart extends LblabCommand {
     const images =
       stores.host === undefined
         ? []
-        : await loadImagesIntoSandbox(stores.host, stores.guest, extraRefs, { onProgress: progress });
-
-    this.log(`DOCKER_HOST=${dockerHost}`);
+        : await loadImagesIntoSandbox(stores.host, stores.guest, extraRefs, progress);
     return { ...started, dockerHost, nodeImage, images };
   }
 }
