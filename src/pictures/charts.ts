@@ -16,7 +16,7 @@ const BAR_HEIGHT = 22;
 const BAR_GAP = 6;
 const LABEL_WIDTH = 110;
 const BAR_AREA = 240;
-const COUNT_WIDTH = 70;
+const COUNT_WIDTH = 96;
 
 /** Horizontal bars, one per entry, longest = the largest count; the count and share at its end. */
 export function barChart(title: string, bars: Bar[], attrs: Record<string, string> = {}): string {
@@ -45,6 +45,72 @@ export function barChart(title: string, bars: Bar[], attrs: Record<string, strin
     `<svg class="bar-chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeAttr(title)}">` +
     rows.join('') +
     `</svg></figure>`
+  );
+}
+
+export interface SourceRow {
+  source: string;
+  requests: number;
+  failures: number;
+  /** Answered requests per header value. */
+  segments: { value: string; count: number }[];
+}
+
+const ROW_HEIGHT = 16;
+const SOURCE_LABEL_WIDTH = 130;
+
+/**
+ * Where each source's requests went: a row per source, one bar split into a segment per header
+ * value (ECMP with hash policy 0 gives each source one colour; policy 1 mixes them), failures in red.
+ */
+export function sourcesChart(
+  title: string,
+  rows: SourceRow[],
+  colours: Map<string, string>,
+  attrs: Record<string, string> = {},
+): string {
+  const max = Math.max(1, ...rows.map((row) => row.requests));
+  // Room for the row's text after the bar: "server1 84 / server2 27 / failed 1".
+  const width = SOURCE_LABEL_WIDTH + BAR_AREA + 250;
+  const height = Math.max(1, rows.length) * (ROW_HEIGHT + 3) + 3;
+  const parts = rows.map((row, i) => {
+    const y = 3 + i * (ROW_HEIGHT + 3);
+    let x = SOURCE_LABEL_WIDTH;
+    const segments = [
+      ...row.segments.map((s) => ({ ...s, colour: colours.get(s.value) ?? '#888' })),
+      ...(row.failures > 0 ? [{ value: 'failed', count: row.failures, colour: FAILURE_COLOUR }] : []),
+    ].map((segment) => {
+      const length = Math.max(segment.count > 0 ? 2 : 0, Math.round((segment.count / max) * BAR_AREA));
+      const rect =
+        `<rect class="bar" data-source="${escapeAttr(row.source)}" data-value="${escapeAttr(segment.value)}" data-count="${segment.count}" ` +
+        `x="${x}" y="${y}" width="${length}" height="${ROW_HEIGHT}" fill="${segment.colour}">` +
+        `<title>${escapeHtml(`${row.source}: ${segment.value} ${segment.count}`)}</title></rect>`;
+      x += length;
+      return rect;
+    });
+    const text = [
+      ...row.segments.map((s) => `${s.value} ${s.count}`),
+      ...(row.failures > 0 ? [`failed ${row.failures}`] : []),
+    ].join(' / ');
+    return (
+      `<g class="source-row" data-source="${escapeAttr(row.source)}">` +
+      `<text x="${SOURCE_LABEL_WIDTH - 6}" y="${y + 12}" text-anchor="end" font-size="11">${escapeHtml(row.source)}</text>` +
+      segments.join('') +
+      `<text x="${x + 5}" y="${y + 12}" font-size="11">${escapeHtml(text)}</text></g>`
+    );
+  });
+  const extra = Object.entries(attrs)
+    .map(([name, value]) => ` ${name}="${escapeAttr(value)}"`)
+    .join('');
+  const failed = rows.some((row) => row.failures > 0) ? [['failed', FAILURE_COLOUR] as const] : [];
+  const legend = [...colours, ...failed]
+    .map(([value, colour]) => `<span><i style="background:${colour}"></i>${escapeHtml(value)}</span>`)
+    .join('');
+  return (
+    `<figure class="chart"${extra}><figcaption>${escapeHtml(title)}</figcaption>` +
+    `<svg class="sources-chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeAttr(title)}">` +
+    parts.join('') +
+    `</svg><div class="legend">${legend}</div></figure>`
   );
 }
 

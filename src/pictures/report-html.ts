@@ -5,7 +5,7 @@
  */
 import type { LoadTimeline, StepResult, VerifyReport } from '../verify/report.js';
 import type { TallySummary } from '../verify/tally.js';
-import { barChart, timelineChart } from './charts.js';
+import { barChart, sourcesChart, timelineChart } from './charts.js';
 import { coloursFor, escapeAttr, escapeHtml, htmlPage, inlineSvg } from './html.js';
 
 export interface HtmlReportOptions {
@@ -105,15 +105,23 @@ function tallyCharts(step: StepResult, tally: TallySummary, colours: Map<string,
     barChart(
       `all requests: ${tally.answered} answered of ${tally.requests}${failures}`,
       tally.values.map((v) => ({ label: v.value, count: v.count, colour: colours.get(v.value)! })),
-      { 'data-step': String(step.index + 1), 'data-chart': 'tally', 'data-source': '' },
+      { 'data-step': String(step.index + 1), 'data-chart': 'tally' },
     ),
-    ...tally.bySource.map((source) =>
-      barChart(
-        `from ${source.source}: ${source.requests} requests${source.failures > 0 ? `, ${source.failures} failed` : ''}`,
-        source.values.map((v) => ({ label: v.value, count: v.count, colour: colours.get(v.value)! })),
-        { 'data-step': String(step.index + 1), 'data-chart': 'tally', 'data-source': source.source },
-      ),
-    ),
+    ...(tally.bySource.length === 0
+      ? []
+      : [
+          sourcesChart(
+            `per source: ${tally.bySource.length} sources`,
+            tally.bySource.map((source) => ({
+              source: source.source,
+              requests: source.requests,
+              failures: source.failures,
+              segments: source.values.map((v) => ({ value: v.value, count: v.count })),
+            })),
+            new Map([...colours].filter(([value]) => tally.values.some((v) => v.value === value))),
+            { 'data-step': String(step.index + 1), 'data-chart': 'tally-sources' },
+          ),
+        ]),
   ];
   return `<div class="charts">${charts.join('')}</div>`;
 }

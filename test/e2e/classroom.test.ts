@@ -18,6 +18,7 @@ import type { Grade } from '../../src/classroom/grade.js';
 import type { StartResult } from '../../src/classroom/session.js';
 import type { ClassUpResult } from '../../src/commands/class/up.js';
 import type { ClassGradeResult } from '../../src/commands/class/grade.js';
+import { inBrowser } from '../support/browser.js';
 import { lblab, lblabJson } from '../support/cli.js';
 
 const ENGINE = ['--engine', 'docker'];
@@ -132,9 +133,13 @@ describe('a class of five on one host', () => {
     await execa('docker', ['stop', '-t', '1', `lblab-${EXERCISE}-dave-web2`]);
 
     const out = join(dir, 'grades');
-    const graded = await lblabJson<ClassGradeResult>(['class', 'grade', EXERCISE, '--out', out], {
-      timeoutMs: 300_000,
-    });
+    const page = join(out, 'class.html');
+    const graded = await lblabJson<ClassGradeResult>(
+      ['class', 'grade', EXERCISE, '--out', out, '--html', page],
+      {
+        timeoutMs: 300_000,
+      },
+    );
     expect(graded.result.exitCode, String(graded.result.stderr)).toBe(0);
     const byStudent = new Map(graded.json.grades.map((g) => [g.student, g]));
     expect([...byStudent.keys()]).toEqual(STUDENTS);
@@ -164,6 +169,21 @@ describe('a class of five on one host', () => {
     expect(junit.testsuites.testsuite.map((s) => s.name)).toEqual(STUDENTS);
     expect(junit.testsuites.testsuite[0]!.failures).toBe('0');
     expect(Number(junit.testsuites.testsuite[4]!.failures)).toBeGreaterThan(0);
+
+    // The class view in a browser: a row per student, a cell per check with the points earned.
+    const view = await inBrowser(page, 'class-grades.png', (p) =>
+      p.$$eval('tr.student', (rows) =>
+        rows.map((row) => [
+          row.getAttribute('data-student'),
+          Number(row.getAttribute('data-score')),
+          [...row.querySelectorAll('td[data-check]')].map((cell) => Number(cell.textContent)),
+        ]),
+      ),
+    );
+    expect(view.fetched).toEqual([]);
+    expect(view.result).toEqual(
+      STUDENTS.map((s) => [s, byStudent.get(s)!.score, byStudent.get(s)!.checks.map((c) => c.earned)]),
+    );
 
     // Deterministic: grading again gives every student the same score.
     const again = await lblabJson<ClassGradeResult>(

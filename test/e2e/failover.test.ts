@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canRunSandbox } from '../../src/sandbox/index.js';
 import type { StepResult } from '../../src/verify/report.js';
+import { inBrowser } from '../support/browser.js';
 import { lblab } from '../support/cli.js';
 import {
   labFile,
@@ -56,6 +57,37 @@ function expectDirectorLoss(json: UpJson): number {
   return timeline.maxOutageMs;
 }
 
+/**
+ * The HTML report's time chart in Chromium: per second a column segment per path that answered and
+ * one for failures, matching the report's buckets, with the fault steps drawn as marks.
+ */
+async function expectTimelineInBrowser(html: string, step: StepResult): Promise<void> {
+  const timeline = step.timeline!;
+  const expected = timeline.buckets
+    .flatMap((b) => [
+      ...Object.entries(b.values).map(([value, count]) => `${b.second}:${value}:${count}`),
+      ...(b.failed > 0 ? [`${b.second}:failed:${b.failed}`] : []),
+    ])
+    .sort();
+  const { result, fetched } = await inBrowser(html, 'failover-director-report.png', async (page) => ({
+    segments: await page.$$eval(
+      `figure[data-chart="timeline"][data-step="${step.index + 1}"] rect.t-bar`,
+      (rects) =>
+        rects.map(
+          (r) =>
+            `${r.getAttribute('data-second')}:${r.getAttribute('data-value')}:${r.getAttribute('data-count')}`,
+        ),
+    ),
+    faults: await page.$$eval('figure[data-chart="timeline"] g.mark.fault', (marks) =>
+      marks.map((m) => m.getAttribute('data-name')),
+    ),
+  }));
+  expect(fetched).toEqual([]);
+  expect(result.segments.sort()).toEqual(expected);
+  expect(result.segments.some((s) => s.includes(':failed:'))).toBe(true);
+  expect(result.faults).toEqual(timeline.marks.filter((m) => m.fault).map((m) => m.name));
+}
+
 describe('failover experiments on the host engine', () => {
   const engine = 'docker';
   const outages: Record<string, number> = {};
@@ -68,7 +100,10 @@ describe('failover experiments on the host engine', () => {
         ['article', articleTimers],
       ] as const) {
         await withLabDown(file, engine, async () => {
-          outages[timers] = expectDirectorLoss(await upAndVerify(file, engine));
+          const html = path.join(scratch, `director-${timers}.html`);
+          const json = await upAndVerify(file, engine, ['--html', html]);
+          outages[timers] = expectDirectorLoss(json);
+          if (timers === 'fast') await expectTimelineInBrowser(html, loadStep(json));
         });
       }
       // Dead 4 s against dead 1 s: the article's outage is the longer one, by well over a second.

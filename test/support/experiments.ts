@@ -24,13 +24,13 @@ export function expectAllPassed(
   expect(report?.ok).toBe(true);
 }
 
-/** `up --verify --json`, the whole report returned whatever it says. */
-export async function upWithVerify(topology: string, engine: string) {
-  return lblabJson<UpJson>(['up', topology, '--verify', '--engine', engine], { timeoutMs: LONG });
+/** `up --verify --json`, the whole report returned whatever it says; `extra`: more flags, e.g. --html. */
+export async function upWithVerify(topology: string, engine: string, extra: string[] = []) {
+  return lblabJson<UpJson>(['up', topology, '--verify', '--engine', engine, ...extra], { timeoutMs: LONG });
 }
 
-export async function upAndVerify(topology: string, engine: string): Promise<UpJson> {
-  const { result, json } = await upWithVerify(topology, engine);
+export async function upAndVerify(topology: string, engine: string, extra: string[] = []): Promise<UpJson> {
+  const { result, json } = await upWithVerify(topology, engine, extra);
   expectAllPassed(result, json.verify);
   return json;
 }

@@ -120,13 +120,16 @@ describe('verify --html', () => {
     expect(html).toContain('hint: dead interval');
   });
 
-  it('draws one bar per tallied value, overall and per source', () => {
+  it('draws one bar per tallied value, and per source a row split by value', () => {
     const charts = html.split('<figure class="chart"').slice(1);
-    const tallies = charts.filter((c) => c.includes('data-chart="tally"'));
-    expect(tallies).toHaveLength(3);
-    expect(count(tallies[0]!, /<g class="bar"/g)).toBe(2);
-    expect(count(tallies[1]!, /<g class="bar"/g)).toBe(1);
-    expect(tallies[1]).toContain('data-source="10.0.0.2"');
+    const tally = charts.filter((c) => c.includes('data-chart="tally"'));
+    expect(tally).toHaveLength(1);
+    expect(count(tally[0]!, /<g class="bar"/g)).toBe(2);
+    const sources = charts.filter((c) => c.includes('data-chart="tally-sources"'));
+    expect(sources).toHaveLength(1);
+    expect(count(sources[0]!, /<g class="source-row"/g)).toBe(2);
+    expect(sources[0]).toContain('data-source="10.0.0.2" data-value="server1" data-count="50"');
+    expect(sources[0]).toContain('data-source="10.0.0.3" data-value="server2" data-count="50"');
   });
 
   it('draws the timeline with a column segment per value and second, failures and the fault', () => {
