@@ -59,15 +59,23 @@ export abstract class LblabCommand extends Command {
    * The engine `up` uses: where the lab already runs, else the one `--engine` selects (maybe starting
    * it). Its progress goes to `display` (rows for the sandbox's stages) when given, else to `progress`.
    */
-  protected async engineForUp(choice: string, lab: string, display?: ProgressDisplay): Promise<Engine> {
+  /** `choice` may come with `why`: the reason to print when it was derived (an exercise's auto). */
+  protected async engineForUp(
+    choice: string | { choice: string; why?: string },
+    lab: string,
+    display?: ProgressDisplay,
+  ): Promise<Engine> {
+    const asked = typeof choice === 'string' ? { choice } : choice;
     const rows = display ? new StageRows(display, 'engine') : undefined;
     const progress = (line: string): void => (rows ? rows.line(line) : this.progress(line));
     try {
       const existing =
-        choice === 'auto' ? await this.engineWithLab(choice, lab).catch(() => undefined) : undefined;
+        asked.choice === 'auto'
+          ? await this.engineWithLab(asked.choice, lab).catch(() => undefined)
+          : undefined;
       const { engineForUp } = await import('../lab/select-engine.js');
-      const engine = existing ?? (await engineForUp(choice as EngineChoice, progress));
-      const why = existing ? `lab ${lab} already runs there` : engine.reason;
+      const engine = existing ?? (await engineForUp(asked.choice as EngineChoice, progress));
+      const why = existing ? `lab ${lab} already runs there` : (asked.why ?? engine.reason);
       if (rows) {
         rows.sequence.show('engine', `${engine.name} (${why})`, `engine: ${engine.name} (${why})`);
         rows.finish();

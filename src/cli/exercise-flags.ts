@@ -37,9 +37,14 @@ export function openExercise(name: string, dir: string | undefined): Promise<Exe
 
 /**
  * `auto` for an exercise is the host engine unless its lab cannot do without IPVS: a class of
- * thirty labs fits on the host's Docker, not in one sandbox guest.
+ * thirty labs fits on the host's Docker, not in one sandbox guest. `why`: what to print for auto.
  */
-export function exerciseEngine(choice: string, exercise: Exercise): string {
-  if (choice !== 'auto') return choice;
-  return directorsWantingIpvs(exercise.lab.config).demanded.length > 0 ? 'sandbox' : 'docker';
+export function exerciseEngine(choice: string, exercise: Exercise): { choice: string; why?: string } {
+  if (choice !== 'auto') return { choice };
+  return directorsWantingIpvs(exercise.lab.config).demanded.length > 0
+    ? { choice: 'sandbox', why: "auto: the exercise's lab needs IPVS" }
+    : {
+        choice: 'docker',
+        why: "auto: the exercise's lab needs no IPVS, so the host engine (a class fits there)",
+      };
 }

@@ -5,7 +5,14 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { numberedStudents, parseRoster } from '../../src/classroom/class.js';
-import { exerciseLabName, listExercises, loadExercise, maxPoints } from '../../src/classroom/exercise.js';
+import {
+  exerciseLabName,
+  listExercises,
+  loadExercise,
+  maxPoints,
+  type Exercise,
+} from '../../src/classroom/exercise.js';
+import { exerciseEngine } from '../../src/cli/exercise-flags.js';
 import {
   classCsv,
   gradeOf,
@@ -301,5 +308,36 @@ describe('grades', () => {
     expect(lines[0]).toMatch(/student\s+c1\s+c2\s+c3\s+score/);
     expect(lines[1]).toMatch(/alice\s+1\s+3\s+2\s+6\/6\s+full marks/);
     expect(lines[3]).toMatch(/carol\s+-\s+-\s+-\s+0\/6\s+lab dr-arp-carol is not up/);
+  });
+});
+
+describe('the engine an exercise picks', () => {
+  const withDirector = (engine?: 'ipvs' | 'nftables'): Exercise =>
+    ({
+      lab: {
+        config: {
+          name: 'x',
+          topology: {
+            networks: {},
+            nodes: { lb: { kind: 'director', networks: {}, ...(engine && { engine }) } },
+          },
+        },
+      },
+    }) as unknown as Exercise;
+
+  it('auto: the host unless the lab demands IPVS, and says why', () => {
+    expect(exerciseEngine('auto', withDirector())).toEqual({
+      choice: 'docker',
+      why: "auto: the exercise's lab needs no IPVS, so the host engine (a class fits there)",
+    });
+    expect(exerciseEngine('auto', withDirector('ipvs'))).toEqual({
+      choice: 'sandbox',
+      why: "auto: the exercise's lab needs IPVS",
+    });
+  });
+
+  it('an engine asked for is taken as it is, with its own reason', () => {
+    expect(exerciseEngine('sandbox', withDirector())).toEqual({ choice: 'sandbox' });
+    expect(exerciseEngine('docker', withDirector('ipvs'))).toEqual({ choice: 'docker' });
   });
 });
