@@ -15,7 +15,7 @@ import { LABEL } from '../core/labels.js';
 import { planTopology, topologyHashOf } from '../plan/compile.js';
 import { describeTuning } from '../plan/render-plan.js';
 import type { DataPlane, Plan } from '../core/plan.js';
-import type { Engine } from '../runtime/engine.js';
+import type { Engine, KernelFactsMemo } from '../runtime/engine.js';
 import type { ContainerInfo, ContainerRuntime } from '../core/runtime.js';
 import { PROBE_TIMEOUT_MS, waitForCheck } from '../checks/wait.js';
 import type { VerifyReport } from '../verify/report.js';
@@ -57,12 +57,19 @@ const ipvsProbes = new WeakMap<
   Map<string, Promise<Omit<EngineFacts, 'engine' | 'splitsNodes'>>>
 >();
 
-function probeIpvsOnce(runtime: ContainerRuntime, image: string, lab: string) {
+function probeIpvsOnce(runtime: ContainerRuntime, image: string, lab: string, memo?: KernelFactsMemo) {
   const byImage = ipvsProbes.get(runtime) ?? new Map();
   ipvsProbes.set(runtime, byImage);
   let probe = byImage.get(image);
   if (!probe) {
-    probe = probeIpvs(runtime, image, { [LABEL.lab]: lab });
+    probe = (async () => {
+      const known = await memo?.recall(image);
+      if (known) return known;
+      const facts = await probeIpvs(runtime, image, { [LABEL.lab]: lab });
+      // Only a kernel that has IPVS is remembered: a missing module is what a user fixes next.
+      if (facts.ipvs) await memo?.remember(image, facts).catch(() => undefined);
+      return facts;
+    })();
     // A probe that failed outright is not a fact about the kernel: the next lab asks again.
     probe.catch(() => byImage.delete(image));
     byImage.set(image, probe);
@@ -148,7 +155,7 @@ async function upLocked(
   const where = { engine: engine.name, splitsNodes: engine.splitsNodes };
   let facts: EngineFacts = { ...where, ipvs: false, ipvsReason: 'no director asks for it' };
   if (wanting.any.length > 0) {
-    facts = { ...where, ...(await probeIpvsOnce(runtime, image.ref, lab)) };
+    facts = { ...where, ...(await probeIpvsOnce(runtime, image.ref, lab, engine.kernelFacts)) };
     progress({
       stage: 'preflight',
       message: facts.ipvs ? `engine kernel has IPVS` : `engine kernel has no IPVS (${facts.ipvsReason})`,

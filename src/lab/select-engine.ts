@@ -25,6 +25,7 @@ import {
   type SandboxEndpoint,
 } from '../sandbox/index.js';
 import { SplitRuntime } from '../runtime/split-runtime.js';
+import { guestKernelFacts } from '../sandbox/kernel-facts.js';
 import { watchProcess } from '../sandbox/process-watch.js';
 import type { EngineFacts } from '../core/engine.js';
 import { DockerRuntime } from '../runtime/docker-runtime.js';
@@ -92,6 +93,7 @@ async function sandboxEngine(endpoint: SandboxEndpoint, reason: string): Promise
         "its tap, pid file and endpoint are cleaned up and the lab's host-side nodes removed"
       );
     },
+    kernelFacts: guestKernelFacts(endpoint, sandboxPaths().kernelFactsFile),
     prepareNodeImage: async (progress) => ensureNodeImageInSandbox(images, { onProgress: progress }),
   };
 }

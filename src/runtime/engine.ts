@@ -7,6 +7,19 @@ import type { Agent } from 'node:http';
 import { LABEL } from '../core/labels.js';
 import { DockerRuntime } from './docker-runtime.js';
 import type { ContainerRuntime } from '../core/runtime.js';
+import type { EngineFacts } from '../core/engine.js';
+
+/** What a probe of an engine's kernel learns (core/engine.ts's facts, less what lblab decides). */
+export type KernelFacts = Omit<EngineFacts, 'engine' | 'splitsNodes'>;
+
+/**
+ * Kernel facts kept across lblab processes for as long as the engine is the same one: probing takes
+ * a container run (~8 s in the sandbox guest), and its kernel cannot change until it restarts.
+ */
+export interface KernelFactsMemo {
+  recall(image: string): Promise<KernelFacts | undefined>;
+  remember(image: string, facts: KernelFacts): Promise<void>;
+}
 
 export type EngineChoice = 'docker' | 'sandbox' | 'auto';
 
@@ -29,6 +42,8 @@ export interface Engine {
    * left (its tap, pid file, endpoint, and the lab's host-side nodes) and say what happened.
    */
   explainFailure?(lab: string): Promise<string | undefined>;
+  /** Absent: the engine's kernel is probed once per process (the host's may gain modules any time). */
+  kernelFacts?: KernelFactsMemo;
   /** Makes sure lblab's node image is on this engine; returns its ref. */
   prepareNodeImage(
     onProgress: (line: string) => void,

@@ -35,6 +35,8 @@ export interface SandboxPaths {
   consoleLog: string;
   umlDir: string;
   lockFile: string;
+  /** What a probe learned about the guest's kernel, for the guest that is running now. */
+  kernelFactsFile: string;
 }
 
 export function lblabStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -61,5 +63,6 @@ export function sandboxPaths(stateDir: string = sandboxStateDir()): SandboxPaths
     consoleLog: path.join(dir, 'console.log'),
     umlDir: path.join(dir, 'uml'),
     lockFile: path.join(dir, 'lock'),
+    kernelFactsFile: path.join(dir, 'kernel-facts.json'),
   };
 }
