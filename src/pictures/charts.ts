@@ -12,6 +12,37 @@ export interface Bar {
   colour: string;
 }
 
+/**
+ * A chart as a <figure>: its caption, the SVG of `kind` (a class) and an optional legend under it;
+ * `attrs` (data- attributes) on the figure say what it charts.
+ */
+function chartFigure(
+  kind: string,
+  title: string,
+  size: { width: number; height: number },
+  body: string,
+  attrs: Record<string, string>,
+  legend?: string,
+): string {
+  const extra = Object.entries(attrs)
+    .map(([name, value]) => ` ${name}="${escapeAttr(value)}"`)
+    .join('');
+  const { width, height } = size;
+  return (
+    `<figure class="chart"${extra}><figcaption>${escapeHtml(title)}</figcaption>` +
+    `<svg class="${kind}" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeAttr(title)}">` +
+    body +
+    `</svg>${legend === undefined ? '' : `<div class="legend">${legend}</div>`}</figure>`
+  );
+}
+
+/** A swatch and name per value, then failures' red when the chart draws any. */
+function legendOf(colours: Map<string, string>, failed: boolean): string {
+  return [...colours, ...(failed ? [['failed', FAILURE_COLOUR] as const] : [])]
+    .map(([value, colour]) => `<span><i style="background:${colour}"></i>${escapeHtml(value)}</span>`)
+    .join('');
+}
+
 const BAR_HEIGHT = 22;
 const BAR_GAP = 6;
 const LABEL_WIDTH = 110;
@@ -37,15 +68,7 @@ export function barChart(title: string, bars: Bar[], attrs: Record<string, strin
       `</g>`
     );
   });
-  const extra = Object.entries(attrs)
-    .map(([name, value]) => ` ${name}="${escapeAttr(value)}"`)
-    .join('');
-  return (
-    `<figure class="chart"${extra}><figcaption>${escapeHtml(title)}</figcaption>` +
-    `<svg class="bar-chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeAttr(title)}">` +
-    rows.join('') +
-    `</svg></figure>`
-  );
+  return chartFigure('bar-chart', title, { width, height }, rows.join(''), attrs);
 }
 
 export interface SourceRow {
@@ -99,19 +122,9 @@ export function sourcesChart(
       `<text x="${x + 5}" y="${y + 12}" font-size="11">${escapeHtml(text)}</text></g>`
     );
   });
-  const extra = Object.entries(attrs)
-    .map(([name, value]) => ` ${name}="${escapeAttr(value)}"`)
-    .join('');
-  const failed = rows.some((row) => row.failures > 0) ? [['failed', FAILURE_COLOUR] as const] : [];
-  const legend = [...colours, ...failed]
-    .map(([value, colour]) => `<span><i style="background:${colour}"></i>${escapeHtml(value)}</span>`)
-    .join('');
-  return (
-    `<figure class="chart"${extra}><figcaption>${escapeHtml(title)}</figcaption>` +
-    `<svg class="sources-chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeAttr(title)}">` +
-    parts.join('') +
-    `</svg><div class="legend">${legend}</div></figure>`
-  );
+  const failed = rows.some((row) => row.failures > 0);
+  const legend = legendOf(colours, failed);
+  return chartFigure('sources-chart', title, { width, height }, parts.join(''), attrs, legend);
 }
 
 const PLOT_HEIGHT = 160;
@@ -173,16 +186,6 @@ export function timelineChart(
   for (let second = 0; second < seconds; second += 5) {
     parts.push(`<text x="${x(second)}" y="${TOP + PLOT_HEIGHT + 14}" font-size="10">${second}s</text>`);
   }
-  const legend = [...values.map((v) => [v, colours.get(v)!]), ['failed', FAILURE_COLOUR]]
-    .map(([value, colour]) => `<span><i style="background:${colour}"></i>${escapeHtml(value!)}</span>`)
-    .join('');
-  const extra = Object.entries(attrs)
-    .map(([name, value]) => ` ${name}="${escapeAttr(value)}"`)
-    .join('');
-  return (
-    `<figure class="chart"${extra}><figcaption>${escapeHtml(title)}</figcaption>` +
-    `<svg class="timeline-chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeAttr(title)}">` +
-    parts.join('') +
-    `</svg><div class="legend">${legend}</div></figure>`
-  );
+  const legend = legendOf(colours, true);
+  return chartFigure('timeline-chart', title, { width, height }, parts.join(''), attrs, legend);
 }

@@ -3,6 +3,7 @@
  * its verdict, each tally as bars per header value (and per source), each failover timeline as a time
  * chart, and the evidence folded under its step.
  */
+import { timelineFigures } from '../verify/render-report.js';
 import type { LoadTimeline, StepResult, VerifyReport } from '../verify/report.js';
 import type { TallySummary } from '../verify/tally.js';
 import { barChart, sourcesChart, timelineChart } from './charts.js';
@@ -83,7 +84,7 @@ function stepSection(step: StepResult, colours: Map<string, string>): string {
     parts.push(`<ul class="expectations">${items.join('')}</ul>`);
   }
   if (step.tally) parts.push(tallyCharts(step, step.tally, colours));
-  if (step.timeline) parts.push(timelineFigures(step, step.timeline, colours));
+  if (step.timeline) parts.push(timelineSection(step, step.timeline, colours));
   if (step.evidence.length > 0) {
     const evidence = step.evidence.map((e) => {
       const output = [e.stdout.trimEnd(), e.stderr.trimEnd()].filter((t) => t !== '').join('\n');
@@ -126,19 +127,11 @@ function tallyCharts(step: StepResult, tally: TallySummary, colours: Map<string,
   return `<div class="charts">${charts.join('')}</div>`;
 }
 
-function timelineFigures(step: StepResult, timeline: LoadTimeline, colours: Map<string, string>): string {
+function timelineSection(step: StepResult, timeline: LoadTimeline, colours: Map<string, string>): string {
   const values = new Map(
     [...colours].filter(([value]) => timeline.buckets.some((b) => (b.values[value] ?? 0) > 0)),
   );
-  const figures = [`${timeline.sent} sent at ${timeline.ratePerSecond}/s`, `${timeline.failed} failed`];
-  if (timeline.failed > 0) figures.push(`longest outage ${seconds(timeline.maxOutageMs)}`);
-  if (timeline.recoveryMs !== undefined && timeline.failed > 0) {
-    figures.push(
-      timeline.recoveryMs === null
-        ? 'never recovered'
-        : `recovered ${seconds(timeline.recoveryMs)} after the fault`,
-    );
-  }
+  const figures = timelineFigures(timeline);
   const latency = Object.entries(timeline.latencyByValue)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(

@@ -56,15 +56,8 @@ export function renderHumanReport(report: VerifyReport): string {
   return lines.join('\n') + '\n';
 }
 
-/** The traffic second by second, then its outages, recovery and latency per path. */
-export function renderLoadTimeline(timeline: LoadTimeline): string[] {
-  const marks = timeline.marks.map((m) => ({
-    name: m.name,
-    startedAt: m.atS * 1000,
-    endedAt: m.endS * 1000,
-    fault: m.fault,
-  }));
-  const lines = renderTimeline(timeline.buckets, marks, 0).map((line) => `   ${line}`);
+/** A load's figures in words: sent, failed, and when anything failed the longest outage and the recovery. */
+export function timelineFigures(timeline: LoadTimeline): string[] {
   const figures = [`${timeline.sent} sent at ${timeline.ratePerSecond}/s`, `${timeline.failed} failed`];
   if (timeline.failed > 0) figures.push(`longest outage ${formatSeconds(timeline.maxOutageMs)}`);
   if (timeline.recoveryMs !== undefined && timeline.failed > 0) {
@@ -74,7 +67,19 @@ export function renderLoadTimeline(timeline: LoadTimeline): string[] {
         : `recovered ${formatSeconds(timeline.recoveryMs)} after the fault`,
     );
   }
-  lines.push(`   ${figures.join(', ')}`);
+  return figures;
+}
+
+/** The traffic second by second, then its outages, recovery and latency per path. */
+export function renderLoadTimeline(timeline: LoadTimeline): string[] {
+  const marks = timeline.marks.map((m) => ({
+    name: m.name,
+    startedAt: m.atS * 1000,
+    endedAt: m.endS * 1000,
+    fault: m.fault,
+  }));
+  const lines = renderTimeline(timeline.buckets, marks, 0).map((line) => `   ${line}`);
+  lines.push(`   ${timelineFigures(timeline).join(', ')}`);
   const latency = Object.entries(timeline.latencyByValue)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([value, l]) => `${value} p50 ${l.p50.toFixed(1)} ms, p95 ${l.p95.toFixed(1)} ms`);
