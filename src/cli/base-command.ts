@@ -58,8 +58,8 @@ export abstract class LblabCommand extends Command {
   /**
    * The engine `up` uses: where the lab already runs, else the one `--engine` selects (maybe starting
    * it). Its progress goes to `display` (rows for the sandbox's stages) when given, else to `progress`.
+   * `choice` may come with `why`: the reason to print when it was derived (an exercise's auto).
    */
-  /** `choice` may come with `why`: the reason to print when it was derived (an exercise's auto). */
   protected async engineForUp(
     choice: string | { choice: string; why?: string },
     lab: string,
