@@ -30,18 +30,13 @@ export async function labGraphSvg(
   file: string,
   labName: string | undefined,
 ): Promise<string> {
-  const [{ openTopology }, { buildGraph }, { planForPicture }, { renderSvg }, { gatherLiveState }] =
-    await Promise.all([
-      import('../topology/open.js'),
-      import('../pictures/graph.js'),
-      import('../pictures/render-graph.js'),
-      import('../pictures/svg.js'),
-      import('../lab/live-state.js'),
-    ]);
-  const topology = await openTopology(file);
-  const plan = planForPicture(topology, labName);
-  const live = await gatherLiveState(engine, topology.config, plan).catch(() => undefined);
-  return renderSvg(buildGraph(topology.config, plan, live));
+  const { drawLab } = await import('../lab/lab-picture.js');
+  const picture = await drawLab(file, {
+    format: 'svg',
+    ...(labName !== undefined && { labName }),
+    live: { engine, required: false },
+  });
+  return picture.content;
 }
 
 /**

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
-import type { LabGraph, LiveState } from '../pictures/graph.js';
+import type { LabGraph } from '../pictures/graph.js';
 import { GRAPH_FORMATS, graphFormatFor, type GraphFormat } from '../pictures/render-graph.js';
 
 export interface GraphResult {
@@ -44,33 +44,32 @@ export default class Graph extends LblabCommand {
 
   async run(): Promise<GraphResult> {
     const { args, flags } = await this.parse(Graph);
-    const [{ openTopology }, { buildGraph }, { planForPicture, renderGraph }] = await Promise.all([
-      import('../topology/open.js'),
-      import('../pictures/graph.js'),
-      import('../pictures/render-graph.js'),
-    ]);
     const format = graphFormatFor(flags.format, flags.output);
-    const topology = await openTopology(args.file);
-    const plan = planForPicture(topology, flags.name);
-    let live: LiveState | undefined;
-    if (flags.live) {
-      const engine = await this.engineWithLab(flags.engine, plan.lab);
-      const { gatherLiveState } = await import('../lab/live-state.js');
-      const nameFlag = flags.name ? ` --name ${flags.name}` : '';
-      live = await gatherLiveState(engine, topology.config, plan, {
-        upCommand: `lblab up ${args.file}${nameFlag}`,
-      });
-    }
-    const graph = buildGraph(topology.config, plan, live);
-    const content = await renderGraph(graph, format, flags.output);
+    const { labNameFor } = await import('../cli/lab-name.js');
+    const live = flags.live
+      ? {
+          engine: await this.engineWithLab(flags.engine, await labNameFor(args.file, flags.name)),
+          required: true,
+          upCommand: `lblab up ${args.file}${flags.name ? ` --name ${flags.name}` : ''}`,
+        }
+      : undefined;
+    const { drawLab } = await import('../lab/lab-picture.js');
+    const picture = await drawLab(args.file, {
+      format,
+      ...(flags.output !== undefined && { output: flags.output }),
+      ...(flags.name !== undefined && { labName: flags.name }),
+      ...(live && { live }),
+    });
     if (flags.output === undefined) {
-      if (!this.jsonEnabled()) process.stdout.write(content);
-      return { format, graph, content };
+      if (!this.jsonEnabled()) process.stdout.write(picture.content);
+      return { format, graph: picture.graph, content: picture.content };
     }
     const output = resolve(flags.output);
     await mkdir(dirname(output), { recursive: true });
-    await writeFile(output, content);
-    this.log(`wrote the ${format} picture of lab ${plan.lab}${live ? ' (live)' : ''} to ${flags.output}`);
-    return { format, output, graph };
+    await writeFile(output, picture.content);
+    this.log(
+      `wrote the ${format} picture of lab ${picture.lab}${picture.live ? ' (live)' : ''} to ${flags.output}`,
+    );
+    return { format, output, graph: picture.graph };
   }
 }

@@ -14,7 +14,7 @@ import { kindHas, nodeHas } from '../kinds/registry.js';
 /** A node's container as the runtime sees it: running, created or exited (stopped), or not there. */
 export type LiveNodeState = 'running' | 'stopped' | 'missing';
 
-/** What is observed in a running lab (src/lab/live-state.ts gathers it). */
+/** What is observed in a running lab (src/lab/lab-picture.ts gathers it). */
 export interface LiveState {
   nodes: Record<string, LiveNodeState>;
   /** A router's route to a VIP right now: one gateway per ECMP nexthop (none: no route). */

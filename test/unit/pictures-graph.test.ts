@@ -12,7 +12,7 @@ import { LabError } from '../../src/core/errors.js';
 import type { Plan } from '../../src/core/plan.js';
 import type { ContainerSpec } from '../../src/core/runtime.js';
 import type { TopologyConfig } from '../../src/core/topology.js';
-import { gatherLiveState, routesToAsk } from '../../src/lab/live-state.js';
+import { gatherLiveState, routesToAsk } from '../../src/lab/lab-picture.js';
 import { renderDot } from '../../src/pictures/dot.js';
 import {
   buildGraph,

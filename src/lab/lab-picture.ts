@@ -1,5 +1,5 @@
 /**
- * What `lblab graph --live` draws on top of the topology: each node's container state, and each
+ * A lab's picture (`lblab graph`, the HTML report's), and what `--live` draws on top of the topology: each node's container state, and each
  * router's route to the VIPs that directors advertise over OSPF (`ip -j route show VIP/32` in the
  * router, one gateway per ECMP nexthop).
  */
@@ -10,7 +10,9 @@ import { KIND_TRAIT } from '../core/kind-traits.js';
 import type { Plan } from '../core/plan.js';
 import type { TopologyConfig } from '../core/topology.js';
 import { kindHas, nodeHas } from '../kinds/registry.js';
-import type { LiveNodeState, LiveState } from '../pictures/graph.js';
+import { buildGraph, type LabGraph, type LiveNodeState, type LiveState } from '../pictures/graph.js';
+import { planForPicture, renderGraph, type GraphFormat } from '../pictures/render-graph.js';
+import { openTopology } from '../topology/open.js';
 import type { Engine } from '../runtime/engine.js';
 import { labStatus } from './lab.js';
 
@@ -75,4 +77,38 @@ export async function gatherLiveState(
     }
   }
   return { nodes, nexthops };
+}
+
+export interface DrawLabOptions {
+  format: GraphFormat;
+  /** The file it will be written to (a `.md` gets Mermaid in a fenced block). */
+  output?: string;
+  labName?: string;
+  /** Draw what runs on this engine too; `required`: fail when the lab is not up, else draw the file alone. */
+  live?: { engine: Engine; required: boolean; upCommand?: string };
+}
+
+/** A topology file's picture, with the running lab's state when asked: what `graph` and `--html` draw. */
+export async function drawLab(
+  file: string,
+  options: DrawLabOptions,
+): Promise<{ lab: string; graph: LabGraph; content: string; live: boolean }> {
+  const topology = await openTopology(file);
+  const plan = planForPicture(topology, options.labName);
+  const { live } = options;
+  const state = live
+    ? await gatherLiveState(live.engine, topology.config, plan, {
+        ...(live.upCommand !== undefined && { upCommand: live.upCommand }),
+      }).catch((error: unknown) => {
+        if (live.required) throw error;
+        return undefined;
+      })
+    : undefined;
+  const graph = buildGraph(topology.config, plan, state);
+  return {
+    lab: plan.lab,
+    graph,
+    content: await renderGraph(graph, options.format, options.output),
+    live: !!state,
+  };
 }
