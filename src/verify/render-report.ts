@@ -67,6 +67,7 @@ export function timelineFigures(timeline: LoadTimeline): string[] {
         : `recovered ${formatSeconds(timeline.recoveryMs)} after the fault`,
     );
   }
+  if (timeline.laterFailures) figures.push(`${timeline.laterFailures} stray failed after a quiet second`);
   return figures;
 }
 
@@ -154,6 +155,7 @@ function timelineProperties(timeline: LoadTimeline): string[] {
     ['max-outage-ms', timeline.maxOutageMs],
   ];
   if (timeline.recoveryMs !== undefined) figures.push(['recovery-ms', timeline.recoveryMs ?? 'never']);
+  if (timeline.laterFailures) figures.push(['later-failures', timeline.laterFailures]);
   for (const [value, latency] of Object.entries(timeline.latencyByValue).sort(([a], [b]) =>
     a < b ? -1 : 1,
   )) {

@@ -69,6 +69,8 @@ export interface LoadTimeline {
   maxOutageMs: number;
   /** From the fault to the end of the last outage after it; absent without a fault, null if it never recovered. */
   recoveryMs?: number | null;
+  /** Failed requests after the fault's failures had settled (a quiet second), left out of recoveryMs. */
+  laterFailures?: number;
   /** Latency of the answered requests per header value (the path each took). */
   latencyByValue: Record<string, { p50: number; p95: number; max: number; count: number }>;
 }

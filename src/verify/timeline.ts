@@ -136,13 +136,63 @@ export function maxOutageMs(records: LoadRecord[], header: string, loadEnd: numb
 }
 
 /**
- * From faultAt until every outage the fault caused had ended: 0 when it caused none, undefined when
- * one never ended (not recovered). An outage counts as the fault's when its first failed request was
- * still in flight at the fault (within the allowance): one that failed before that cannot be its.
- * That also takes in a request sent just before the fault and broken by it mid-way. One that began
- * once the restore step was at work (restoreBeganAt) is the restore's: a daemon coming back on a
- * slow engine may drop a few requests, which says nothing about how fast the fault was got round.
+ * How long the traffic must run without a single failure before the fault's failures count as
+ * over: a second, or five request intervals at a slow rate. Failures after such a quiet stretch are
+ * not the fault's pattern (every other request refused, or one source's flows timing out) but
+ * strays, e.g. a loaded sandbox guest pausing for a moment seconds after keepalived had mended it.
  */
+export const SETTLED_MS = 1000;
+const SETTLED_INTERVALS = 5;
+
+function settledMs(records: LoadRecord[]): number {
+  const sent = records
+    .map((record) => record.sentAt)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  const gaps = sent.slice(1).map((at, i) => at - sent[i]!);
+  return gaps.length === 0 ? SETTLED_MS : Math.max(SETTLED_MS, SETTLED_INTERVALS * percentile(gaps, 0.5));
+}
+
+export interface FaultRecovery {
+  /** From faultAt to the end of the fault's failures; 0 when it caused none, undefined when they never ended. */
+  recoveryMs: number | undefined;
+  /** Failed requests after the fault's failures had settled (before any restore): not in recoveryMs. */
+  laterFailures: number;
+}
+
+/**
+ * The fault's failures and when they ended. An outage counts as the fault's when its first failed
+ * request was still in flight at the fault (within the allowance): one that failed before that
+ * cannot be its. That also takes in a request sent just before the fault and broken by it mid-way.
+ * One that began once the restore step was at work (restoreBeganAt) is the restore's: a daemon
+ * coming back on a slow engine may drop a few requests, which says nothing about how fast the fault
+ * was got round. The fault's failures are the outages from the first of these on, each beginning
+ * within a settled stretch (settledMs) of the ones before it; what fails after such a stretch of
+ * answered requests is counted apart (laterFailures), not as a late end of the fault.
+ */
+export function faultRecovery(
+  records: LoadRecord[],
+  header: string,
+  faultAt: number,
+  restoreBeganAt = Infinity,
+  allowanceMs = FAULT_ALLOWANCE_MS,
+): FaultRecovery {
+  const caused = runs(records, header).filter(
+    (run) => run.first.sentAt + run.first.ms >= faultAt - allowanceMs && run.first.sentAt < restoreBeganAt,
+  );
+  if (caused.length === 0) return { recoveryMs: 0, laterFailures: 0 };
+  const quietMs = settledMs(records);
+  let end = -Infinity;
+  let laterFailures = 0;
+  for (const run of caused) {
+    if (end !== -Infinity && run.start > end + quietMs) laterFailures += run.failed;
+    else if (run.end === undefined) return { recoveryMs: undefined, laterFailures: 0 };
+    else end = Math.max(end, run.end);
+  }
+  return { recoveryMs: Math.max(0, end - faultAt), laterFailures };
+}
+
+/** faultRecovery's recoveryMs: 0 without failures from the fault, undefined when they never ended. */
 export function recoveryMs(
   records: LoadRecord[],
   header: string,
@@ -150,16 +200,7 @@ export function recoveryMs(
   restoreBeganAt = Infinity,
   allowanceMs = FAULT_ALLOWANCE_MS,
 ): number | undefined {
-  const caused = runs(records, header).filter(
-    (run) => run.first.sentAt + run.first.ms >= faultAt - allowanceMs && run.first.sentAt < restoreBeganAt,
-  );
-  if (caused.length === 0) return 0;
-  let end = -Infinity;
-  for (const run of caused) {
-    if (run.end === undefined) return undefined;
-    end = Math.max(end, run.end);
-  }
-  return Math.max(0, end - faultAt);
+  return faultRecovery(records, header, faultAt, restoreBeganAt, allowanceMs).recoveryMs;
 }
 
 /** One bucket per interval from loadStart through the last request, empty ones included. */

@@ -6,6 +6,7 @@ import {
   maxOutageMs,
   outages,
   phasesOf,
+  faultRecovery,
   recoveryMs,
   renderTimeline,
   splitPhases,
@@ -172,11 +173,56 @@ describe('recoveryMs', () => {
       failed(2, T + 9000, 'timed out', 500), // the daemon coming back
       ok(3, T + 9600, 'web1'),
     ];
-    expect(recoveryMs(records, H, faultAt)).toBe(6600);
-    expect(recoveryMs(records, H, faultAt, T + 8000)).toBe(500);
+    // Without a restore step the failure at +9000, 5.5 s of answers later, is a stray, not the fault's.
+    expect(faultRecovery(records, H, faultAt)).toEqual({ recoveryMs: 500, laterFailures: 1 });
+    expect(faultRecovery(records, H, faultAt, T + 8000)).toEqual({ recoveryMs: 500, laterFailures: 0 });
     // Never recovered before the restore: still not recovered, whatever the restore did.
     const stuck = [failed(0, T + 3100, 'connection refused', 1), failed(1, T + 8500, 'x', 1)];
     expect(recoveryMs(stuck, H, faultAt, T + 8000)).toBeUndefined();
+  });
+});
+
+describe('faultRecovery on a recorded log: keepalived takes a dead real server out', () => {
+  // The shape of a sandbox CI run (failover-realserver.yml): 20 requests/s, nginx on web1 killed at
+  // 4.9 s, every other request refused until keepalived's check took web1 out at ~8.05 s; then
+  // single timeouts on web2 seconds later while the loaded guest paused. Restored at 18 s.
+  const start = T;
+  const fault = start + 4900;
+  const strays = [9600, 9850, 11050, 11650, 11900, 12250, 12800, 12900, 13400];
+  const records: LoadRecord[] = [];
+  for (let seq = 0; seq < 600; seq += 1) {
+    const at = seq * 50;
+    const refused = at >= 5100 && at <= 8050 && seq % 2 === 0;
+    if (refused) records.push(failed(seq, start + at, 'connection refused', 1));
+    else if (strays.includes(at)) records.push(failed(seq, start + at, 'timed out', 2000));
+    else records.push(ok(seq, start + at, at >= 5100 && at < 18000 ? 'web2' : seq % 2 ? 'web1' : 'web2'));
+  }
+
+  it('ends recovery where the refusals end, and counts the later timeouts apart', () => {
+    expect(faultRecovery(records, H, fault, start + 18000)).toEqual({ recoveryMs: 3150, laterFailures: 9 });
+    // Every failure is still a failure: the outages list and max-failures see all of them.
+    expect(outages(records, H)).toHaveLength(30 + 9);
+  });
+
+  it('keeps a pattern whose failures come closer than a settled second together', () => {
+    // A failure every 800 ms until +8 s: one outage pattern however sparse, so recovery waits for its end.
+    const sparse = records.map((record) => {
+      const at = record.sentAt - start;
+      return at > 5000 && at <= 8000 && at % 800 === 0
+        ? failed(record.seq, record.sentAt, 'timed out', 2000)
+        : ok(record.seq, record.sentAt, 'web2');
+    });
+    expect(faultRecovery(sparse, H, fault)).toEqual({ recoveryMs: 8050 - 4900, laterFailures: 0 });
+  });
+
+  it('scales the settled stretch with the request interval at a slow rate', () => {
+    // One request per second, every other refused: 2 s between failures is still the fault's pattern.
+    const slow = Array.from({ length: 20 }, (_, seq) =>
+      seq >= 5 && seq <= 11 && seq % 2 === 1
+        ? failed(seq, start + seq * 1000, 'connection refused', 1)
+        : ok(seq, start + seq * 1000, 'web2'),
+    );
+    expect(faultRecovery(slow, H, start + 4900)).toEqual({ recoveryMs: 12000 - 4900, laterFailures: 0 });
   });
 });
 

@@ -31,7 +31,7 @@ import {
   maxOutageMs,
   outages,
   phasesOf,
-  recoveryMs,
+  faultRecovery,
   splitPhases,
   type TimelineMark,
 } from '../timeline.js';
@@ -293,7 +293,7 @@ export function timelineOf(
   const failed = records.filter((r) => !tallyRecords([r], step.header).answered).length;
   const recovery =
     phases.faultAt !== undefined
-      ? recoveryMs(records, step.header, phases.faultAt, phases.restoreBeganAt)
+      ? faultRecovery(records, step.header, phases.faultAt, phases.restoreBeganAt)
       : undefined;
   return {
     startedAt: new Date(phases.loadStart).toISOString(),
@@ -316,7 +316,10 @@ export function timelineOf(
       failed: o.failed,
     })),
     maxOutageMs: Math.round(maxOutageMs(records, step.header, phases.loadEnd)),
-    ...(phases.faultAt !== undefined && { recoveryMs: recovery === undefined ? null : Math.round(recovery) }),
+    ...(recovery && {
+      recoveryMs: recovery.recoveryMs === undefined ? null : Math.round(recovery.recoveryMs),
+    }),
+    ...(recovery && recovery.laterFailures > 0 && { laterFailures: recovery.laterFailures }),
     latencyByValue: latencyByValue(records, step.header),
   };
 }
@@ -328,13 +331,19 @@ function summarize(tally: ReturnType<typeof tallyRecords>, timeline: LoadTimelin
     parts.push(
       timeline.recoveryMs === null
         ? 'not recovered'
-        : `recovered in ${(timeline.recoveryMs / 1000).toFixed(1)} s`,
+        : `recovered in ${(timeline.recoveryMs / 1000).toFixed(1)} s${laterNote(timeline)}`,
     );
   }
   return `${parts.join(', ')}; ${formatTally({ ...tally, failures: 0 })}`;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** Failures after the fault's had settled, named so a reader sees them and why recovery leaves them out. */
+export const laterNote = (timeline: Pick<LoadTimeline, 'laterFailures'>): string =>
+  timeline.laterFailures
+    ? ` (then ${timeline.laterFailures} stray failed after a quiet second, not the fault's)`
+    : '';
 
 /** The whole run's expectations: failures, the longest outage, the recovery from the first fault. */
 export function judgeTimeline(
@@ -394,7 +403,7 @@ export function judgeTimeline(
         ? 'no fault step ran during the traffic'
         : recovery === null || recovery === undefined
           ? 'never recovered before the traffic ended'
-          : `recovered after ${seconds(recovery)}`,
+          : `recovered after ${seconds(recovery)}${laterNote(timeline)}`,
       ...(!hadFault && { hint: 'put a fault step (stop, daemon, link, impair, weight) in the during: list' }),
     });
   }
