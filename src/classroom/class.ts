@@ -1,17 +1,22 @@
 /**
- * A whole class on one engine: every student's copy of an exercise, brought up, graded and torn down
- * side by side within a bound. The roster is remembered per exercise, so `class grade` also grades a
- * student whose lab is gone (0 points, with the reason) and `class down` finds every lab.
+ * A whole class on one engine or spread over a pool of engines: every student's copy of an exercise,
+ * brought up, graded and torn down side by side within a bound. The roster (and with a pool, which
+ * engine holds each student's lab) is remembered per exercise, so `class grade` also grades a student
+ * whose lab is gone (0 points, with the reason) and `class down` finds every lab.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { TopologyError, type SourceLocation, type TopologyIssue } from '../core/issue.js';
+import { probeIpvs } from '../apply/preflight.js';
+import { labsOn } from '../lab/engine-pool.js';
+import { directorsWantingIpvs } from '../lab/lab.js';
 import type { Engine } from '../runtime/engine.js';
 import { lblabStateDir } from '../sandbox/sandbox-paths.js';
 import { errorMessage } from '../util/text.js';
 import { exerciseLabName, STUDENT_ID, type Exercise } from './exercise.js';
-import type { Grade } from './grade.js';
+import { ungraded, type Grade } from './grade.js';
+import { placeStudents, type PlacementEngine } from './placement.js';
 import { checkExercise, startExercise, stopExercise, type StartResult } from './session.js';
 
 /** How many labs come up (or are graded) at once unless told: measured best on a 2-core host. */
@@ -99,8 +104,52 @@ export interface ClassRecord {
   /** The exercise file, so `class grade` finds it again wherever it is run from. */
   file: string;
   students: string[];
+  /** The engine's name, or `pool` when the class is spread over the engines of `pool`. */
   engine: string;
+  /** The pool file, absolute. */
+  pool?: string;
+  /** With a pool: the engine (by its name in the pool file) each student's lab is on. */
+  placement?: Record<string, string>;
   createdAt: string;
+}
+
+/** Where a class's labs are: its engines and, per student, the name of the one holding their lab. */
+export interface ClassEngines {
+  engines: Engine[];
+  placement: Record<string, string>;
+  /** The pool file, when the engines are a pool's. */
+  pool?: string;
+}
+
+/** Every student on one engine. */
+export function oneEngine(engine: Engine, students: string[]): ClassEngines {
+  return { engines: [engine], placement: Object.fromEntries(students.map((s) => [s, engine.name])) };
+}
+
+/**
+ * Where each student's lab goes on a pool's engines (placement.ts), from the labs on each now and
+ * whether it can run the exercise: a lab that cannot do without IPVS needs an engine whose kernel
+ * has it (the sandbox guest's has).
+ */
+export async function placeClass(
+  members: { engine: Engine; capacity: number }[],
+  exercise: Exercise,
+  students: string[],
+  onProgress: (line: string) => void = () => {},
+): Promise<Record<string, string>> {
+  const needsIpvs = directorsWantingIpvs(exercise.lab.config).demanded.length > 0;
+  const candidates: PlacementEngine[] = [];
+  for (const { engine, capacity } of members) {
+    let unfit: string | undefined;
+    if (needsIpvs && engine.kind !== 'sandbox') {
+      const image = await engine.prepareNodeImage((line) => onProgress(`${engine.name}: ${line}`));
+      const facts = await probeIpvs(engine.runtime, image.ref);
+      if (!facts.ipvs)
+        unfit = `the exercise needs IPVS and this kernel has none (${facts.ipvsReason ?? 'unknown'})`;
+    }
+    candidates.push({ name: engine.name, capacity, labs: await labsOn(engine), ...(unfit && { unfit }) });
+  }
+  return placeStudents(students, (student) => exerciseLabName(exercise.name, student), candidates);
 }
 
 function recordFile(exercise: string): string {
@@ -123,6 +172,8 @@ async function writeClassRecord(record: ClassRecord): Promise<void> {
 export interface StudentUp {
   student: string;
   lab: string;
+  /** The engine (its name) the lab is on. */
+  engine: string;
   ok: boolean;
   ms: number;
   result?: StartResult;
@@ -142,7 +193,7 @@ export interface ClassOptions {
  * in part can still be graded and torn down. One student's failed lab does not stop the others.
  */
 export async function classUp(
-  engine: Engine,
+  where: ClassEngines,
   exercise: Exercise,
   students: string[],
   options: ClassOptions = {},
@@ -153,11 +204,20 @@ export async function classUp(
     exercise: exercise.name,
     file: exercise.file,
     students: roster,
-    engine: engine.name,
+    engine: where.pool ? 'pool' : where.engines[0]!.name,
+    ...(where.pool && { pool: where.pool, placement: { ...previous?.placement, ...where.placement } }),
     createdAt: previous?.createdAt ?? new Date().toISOString(),
   });
-  // The node image once, before the labs race to build it.
-  await engine.prepareNodeImage((line) => options.onProgress?.('class', line));
+  const engineOf = engineLookup(where);
+  // The node image once per engine that gets a lab, before the labs race to build it.
+  const used = where.engines.filter((engine) => students.some((s) => engineOf(s) === engine));
+  await Promise.all(
+    used.map((engine) =>
+      engine.prepareNodeImage((line) =>
+        options.onProgress?.('class', used.length > 1 ? `${engine.name}: ${line}` : line),
+      ),
+    ),
+  );
   const limit = pLimit(options.parallel ?? DEFAULT_CLASS_PARALLEL);
   return Promise.all(
     students.map((student) =>
@@ -171,9 +231,13 @@ export async function classUp(
 
   async function upStudent(student: string): Promise<StudentUp> {
     const lab = exerciseLabName(exercise.name, student);
+    const engine = engineOf(student);
+    const name = engine?.name ?? where.placement[student] ?? '?';
     const started = performance.now();
     const ms = () => Math.round(performance.now() - started);
-    if (options.signal?.aborted) return { student, lab, ok: false, ms: 0, error: 'interrupted' };
+    if (options.signal?.aborted)
+      return { student, lab, engine: name, ok: false, ms: 0, error: 'interrupted' };
+    if (!engine) return { student, lab, engine: name, ok: false, ms: 0, error: `no engine ${name} here` };
     try {
       const result = await startExercise(engine, exercise, {
         student,
@@ -181,50 +245,76 @@ export async function classUp(
         ...(options.signal && { signal: options.signal }),
         onProgress: (line) => options.onProgress?.(student, line),
       });
-      return { student, lab, ok: true, ms: ms(), result };
+      return { student, lab, engine: name, ok: true, ms: ms(), result };
     } catch (error) {
-      return { student, lab, ok: false, ms: ms(), error: errorMessage(error) };
+      return { student, lab, engine: name, ok: false, ms: ms(), error: errorMessage(error) };
     }
   }
 }
 
+/** The engine holding a student's lab; undefined when it is not among those reached. */
+function engineLookup(where: ClassEngines): (student: string) => Engine | undefined {
+  const byName = new Map(where.engines.map((engine) => [engine.name, engine]));
+  return (student) => {
+    const name = where.placement[student];
+    return name === undefined ? where.engines[0] : byName.get(name);
+  };
+}
+
 /** Every student's grade, in roster order; a lab that is gone scores 0 with the reason. */
 export async function classGrade(
-  engine: Engine,
+  where: ClassEngines,
   exercise: Exercise,
   students: string[],
   options: ClassOptions = {},
 ): Promise<Grade[]> {
   const limit = pLimit(options.parallel ?? DEFAULT_CLASS_PARALLEL);
+  const engineOf = engineLookup(where);
   return Promise.all(
     students.map((student) =>
-      limit(() =>
-        checkExercise(engine, exercise, {
+      limit(async () => {
+        const engine = engineOf(student);
+        if (!engine) {
+          const lab = exerciseLabName(exercise.name, student);
+          const missing = `engine ${where.placement[student]} of the pool, which holds lab ${lab}, cannot be reached`;
+          return {
+            ...ungraded({ exercise: exercise.name, student, lab }, exercise.checks, missing),
+            engine: where.placement[student],
+          };
+        }
+        const grade = await checkExercise(engine, exercise, {
           student,
           ...(options.signal && { signal: options.signal }),
           onProgress: (line) => options.onProgress?.(student, line),
-        }),
-      ),
+        });
+        return where.pool ? { ...grade, engine: engine.name } : grade;
+      }),
     ),
   );
 }
 
 /** Every student's lab removed, then the roster forgotten. */
 export async function classDown(
-  engine: Engine,
+  where: ClassEngines,
   exercise: Pick<Exercise, 'name'>,
   students: string[],
   options: ClassOptions = {},
 ): Promise<{ containers: number; networks: number; failed: { student: string; error: string }[] }> {
   const limit = pLimit(options.parallel ?? DEFAULT_CLASS_PARALLEL);
   const removed = { containers: 0, networks: 0, failed: [] as { student: string; error: string }[] };
+  // Without a placement (one engine) every engine given is asked: down must find a lab wherever it is.
+  const engineOf = engineLookup(where);
   await Promise.all(
     students.map((student) =>
       limit(async () => {
+        const engines = where.placement[student] === undefined ? where.engines : [engineOf(student)];
         try {
-          const result = await stopExercise(engine, exercise, { student });
-          removed.containers += result.containers.length;
-          removed.networks += result.networks.length;
+          for (const engine of engines) {
+            if (!engine) throw new Error(`engine ${where.placement[student]} of the pool cannot be reached`);
+            const result = await stopExercise(engine, exercise, { student });
+            removed.containers += result.containers.length;
+            removed.networks += result.networks.length;
+          }
         } catch (error) {
           removed.failed.push({ student, error: errorMessage(error) });
         }

@@ -25,6 +25,8 @@ export interface Grade {
   /** Absent when the lab is the exercise's own (no --student). */
   student?: string;
   lab: string;
+  /** With a pool of engines: the one the lab is on. */
+  engine?: string;
   score: number;
   max: number;
   /** Full marks: `exercise check` exits 0 only then. */
@@ -125,9 +127,18 @@ export function renderGrade(grade: Grade): string {
 /** The class on screen: a row per student, a column per check (its points earned), the total. */
 export function renderClassTable(grades: Grade[]): string {
   const checks = grades[0]?.checks ?? [];
-  const header = ['student', ...checks.map((_, i) => `c${i + 1}`), 'score', 'note'];
+  // A class spread over a pool: which engine each lab is on, so a teacher sees an engine's trouble.
+  const pooled = grades.some((grade) => grade.engine !== undefined);
+  const header = [
+    'student',
+    ...(pooled ? ['engine'] : []),
+    ...checks.map((_, i) => `c${i + 1}`),
+    'score',
+    'note',
+  ];
   const rows = grades.map((grade) => [
     grade.student ?? grade.lab,
+    ...(pooled ? [grade.engine ?? ''] : []),
     ...grade.checks.map((check) => (check.verdict === 'pass' ? String(check.earned) : '-')),
     `${grade.score}/${grade.max}`,
     grade.error ? oneLine(grade.error) : grade.passed ? 'full marks' : '',

@@ -94,6 +94,13 @@ export abstract class LblabCommand extends Command {
     return enginesInUse(choice as EngineChoice);
   }
 
+  /** The pool file's engines that answer (a warning for each that does not), else engines(choice). */
+  protected async enginesOrPool(choice: string, pool: string | undefined): Promise<Engine[]> {
+    if (!pool) return this.engines(choice);
+    const { reachablePoolEngines } = await import('./class-engines.js');
+    return reachablePoolEngines(pool, (line) => this.logToStderr(line));
+  }
+
   /** The engine a running lab is on, or an error that says where lblab looked. */
   protected async engineWithLab(choice: string, lab: string): Promise<Engine> {
     const engines = await this.engines(choice);

@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { teardownLab } from '../apply/teardown.js';
 import { labNameFor } from '../cli/lab-name.js';
+import { poolFlag } from '../cli/class-engines.js';
 import { withLabLock } from '../lab/lab-lock.js';
 
 export interface DownResult {
@@ -25,11 +26,13 @@ export default class Down extends LblabCommand {
   };
   static override flags = {
     engine: engineFlag,
+    pool: poolFlag,
     name: Flags.string({
       description: 'lab name, when the topology file is gone or the lab ran under --name',
     }),
     all: Flags.boolean({
-      description: 'remove every lblab lab (on the host engine and, if running, the sandbox)',
+      description:
+        'remove every lblab lab (on the host engine and, if running, the sandbox; with --pool, on every engine of the pool)',
       exclusive: ['name'],
     }),
   };
@@ -38,7 +41,7 @@ export default class Down extends LblabCommand {
     const { args, flags } = await this.parse(Down);
     const lab = flags.all ? undefined : await labNameFor(args.file, flags.name);
     const removed: Omit<DownResult, 'lab'> = { engines: [], containers: [], networks: [] };
-    for (const engine of await this.engines(flags.engine)) {
+    for (const engine of await this.enginesOrPool(flags.engine, flags.pool)) {
       // A named lab waits for an up or down of it that is still running (see lab-lock.ts).
       const fromEngine =
         lab === undefined

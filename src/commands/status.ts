@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { engineFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
+import { poolFlag } from '../cli/class-engines.js';
 import type { NodeStatus } from '../lab/lab.js';
 import { formatTable } from '../util/text.js';
 
@@ -25,15 +26,19 @@ export default class Status extends LblabCommand {
   };
   static override flags = {
     engine: engineFlag,
+    pool: poolFlag,
     name: Flags.string({ description: 'lab name' }),
-    all: Flags.boolean({ description: 'every lblab lab on this engine', exclusive: ['name'] }),
+    all: Flags.boolean({
+      description: 'every lblab lab on the engines looked at (with --pool: every engine of the pool)',
+      exclusive: ['name'],
+    }),
   };
 
   async run(): Promise<StatusResult> {
     const { args, flags } = await this.parse(Status);
     const lab =
       flags.all || (!args.file && !flags.name) ? undefined : await labNameFor(args.file, flags.name);
-    const engines = await this.engines(flags.engine);
+    const engines = await this.enginesOrPool(flags.engine, flags.pool);
     const { labStatus } = await import('../lab/lab.js');
     const nodes: EngineNodeStatus[] = [];
     for (const engine of engines) {

@@ -152,7 +152,7 @@ async function upLocked(
   const imagesMs = since();
 
   const wanting = directorsWantingIpvs(topology.config);
-  const where = { engine: engine.name, splitsNodes: engine.splitsNodes };
+  const where = { engine: engine.kind, splitsNodes: engine.splitsNodes };
   let facts: EngineFacts = { ...where, ipvs: false, ipvsReason: 'no director asks for it' };
   if (wanting.any.length > 0) {
     facts = { ...where, ...(await probeIpvsOnce(runtime, image.ref, lab, engine.kernelFacts)) };
@@ -379,7 +379,7 @@ export async function verifyLab(
     isolate: match.isolate,
     defaultImage: nodes[0]?.image ?? '',
     facts: {
-      engine: engine.name,
+      engine: engine.kind,
       splitsNodes: engine.splitsNodes,
       ipvs: nodes.some((c) => c.labels[LABEL.dataPlane] === 'ipvs'),
     },

@@ -42,9 +42,10 @@ type Progress = (line: string) => void;
 /** The guest cannot see the host's files (nodes placed on the host half could, but placement is the plan's). */
 const SANDBOX_CAPABILITIES = { binds: false } as const;
 
-function hostEngine(runtime: DockerRuntime, reason: string): Engine {
+export function hostEngine(runtime: DockerRuntime, reason: string, name = 'docker'): Engine {
   return {
-    name: 'docker',
+    name,
+    kind: 'docker',
     runtime,
     capabilities: { binds: true },
     splitsNodes: false,
@@ -57,7 +58,7 @@ function hostEngine(runtime: DockerRuntime, reason: string): Engine {
  * The sandbox engine. With a host engine beside it (and a guest that has lab links), a lab is split:
  * only the nodes that need the guest's kernel run in the slow guest, the rest on the host engine.
  */
-async function sandboxEngine(endpoint: SandboxEndpoint, reason: string): Promise<Engine> {
+async function sandboxEngine(endpoint: SandboxEndpoint, reason: string, name = 'sandbox'): Promise<Engine> {
   // Every connection to the guest goes through this agent: when the guest's process dies, calls in
   // flight would otherwise wait forever for a peer that vanished without a reset.
   // The guest's tap goes first (stopSandbox), so no new connection waits out TCP's SYN retries
@@ -78,7 +79,8 @@ async function sandboxEngine(endpoint: SandboxEndpoint, reason: string): Promise
       ? new SplitRuntime(host.withScope(ENGINE_SCOPE.sandbox), guest, sandboxLabLinks(sandboxPaths(), links))
       : guest;
   return {
-    name: 'sandbox',
+    name,
+    kind: 'sandbox',
     runtime,
     capabilities: SANDBOX_CAPABILITIES,
     splitsNodes: runtime !== guest,
@@ -98,9 +100,9 @@ async function sandboxEngine(endpoint: SandboxEndpoint, reason: string): Promise
   };
 }
 
-async function startedSandbox(reason: string, progress: Progress): Promise<Engine> {
+export async function startedSandbox(reason: string, progress: Progress, name = 'sandbox'): Promise<Engine> {
   const started = await startSandbox({ onProgress: progress });
-  return sandboxEngine(started.endpoint, reason);
+  return sandboxEngine(started.endpoint, reason, name);
 }
 
 async function tryHostDocker(): Promise<DockerRuntime | undefined> {
@@ -223,9 +225,10 @@ async function hasSandboxLeftovers(host: DockerRuntime): Promise<boolean> {
   return (await half.listContainers(filter)).length + (await half.listNetworks(filter)).length > 0;
 }
 
-function stoppedSandboxEngine(host: DockerRuntime): Engine {
+function stoppedSandboxEngine(host: DockerRuntime, name = 'sandbox'): Engine {
   return {
-    name: 'sandbox',
+    name,
+    kind: 'sandbox',
     runtime: sandboxHalfOnHost(host),
     capabilities: SANDBOX_CAPABILITIES,
     splitsNodes: true,

@@ -7,7 +7,7 @@ import type { Agent } from 'node:http';
 import { LABEL } from '../core/labels.js';
 import { DockerRuntime } from './docker-runtime.js';
 import type { ContainerRuntime } from '../core/runtime.js';
-import type { EngineFacts } from '../core/engine.js';
+import type { EngineFacts, EngineName } from '../core/engine.js';
 
 /** What a probe of an engine's kernel learns (core/engine.ts's facts, less what lblab decides). */
 export type KernelFacts = Omit<EngineFacts, 'engine' | 'splitsNodes'>;
@@ -30,7 +30,10 @@ export interface EngineCapabilities {
 }
 
 export interface Engine {
-  name: 'docker' | 'sandbox';
+  /** What `status` and `class` print: docker or sandbox, or the engine's name in a pool file. */
+  name: string;
+  /** What the engine is: its timers and timeouts follow (plan/engine-tuning.ts), and its scope label. */
+  kind: EngineName;
   runtime: ContainerRuntime;
   capabilities: EngineCapabilities;
   /** Sandbox: only the nodes that need the guest's kernel run in it, the rest on the host engine. */
@@ -60,14 +63,35 @@ export function hostDockerEndpoint(): string {
   return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
 
-export function dockerClientFor(endpoint: string, agent?: Agent): Docker {
+/** A remote engine's TLS files' contents (Docker's own --tlscacert, --tlscert, --tlskey). */
+export interface EngineTls {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+/**
+ * A client for unix:///path, tcp://host:port (TLS when given files, port 2376 then, else 2375) or
+ * ssh://user@host[:port] (the Docker socket on the far side through ssh, keys from ssh-agent).
+ */
+export function dockerClientFor(endpoint: string, agent?: Agent, tls?: EngineTls): Docker {
   if (endpoint.startsWith('unix://')) return new Docker({ socketPath: endpoint.slice('unix://'.length) });
   const url = new URL(endpoint);
+  if (url.protocol === 'ssh:') {
+    return new Docker({
+      protocol: 'ssh',
+      host: url.hostname,
+      port: Number(url.port || 22),
+      ...(url.username && { username: decodeURIComponent(url.username) }),
+      ...(process.env.SSH_AUTH_SOCK && { sshOptions: { agent: process.env.SSH_AUTH_SOCK } }),
+    });
+  }
   // docker-modem takes an http.Agent for every request (its types do not list it).
   const options: Docker.DockerOptions & { agent?: Agent } = {
     host: url.hostname,
-    port: Number(url.port || 2375),
-    protocol: 'http',
+    port: Number(url.port || (tls ? 2376 : 2375)),
+    protocol: tls ? 'https' : 'http',
+    ...(tls && { ca: tls.ca, cert: tls.cert, key: tls.key }),
     agent,
   };
   return new Docker(options);

@@ -160,6 +160,7 @@ export function healthyNode(container: FakeContainer, cmd: string[], _options?: 
 export function fakeEngine(runtime: ContainerRuntime, overrides: Partial<Engine> = {}): Engine {
   return {
     name: 'docker',
+    kind: 'docker',
     runtime,
     capabilities: { binds: true },
     splitsNodes: false,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as Flags from '@oclif/core/flags';
 import { dirFlag, exerciseArg, openExercise } from '../../cli/exercise-flags.js';
 import { engineFlag, LblabCommand } from '../../cli/base-command.js';
+import { recordedClassEngines } from '../../cli/class-engines.js';
 import { abortOnSignals } from '../../cli/signals.js';
 import { DEFAULT_CLASS_PARALLEL, readClassRecord } from '../../classroom/class.js';
 import {
@@ -62,15 +63,24 @@ export default class ClassGrade extends LblabCommand {
           hint: `lblab class up ${exercise.name} --students N`,
         });
       }
-      const engine = (await this.engines(flags.engine)).find((e) => e.name === record.engine);
-      if (!engine) {
-        throw new LabError('engine', `the class runs on the ${record.engine} engine, which is not running`, {
-          hint: `start it (lblab engine start) or pick it with --engine ${record.engine}`,
-        });
-      }
+      const where = await recordedClassEngines(
+        record,
+        async () => {
+          const engine = (await this.engines(flags.engine)).find((e) => e.name === record.engine);
+          if (engine) return [engine];
+          throw new LabError(
+            'engine',
+            `the class runs on the ${record.engine} engine, which is not running`,
+            {
+              hint: `start it (lblab engine start) or pick it with --engine ${record.engine}`,
+            },
+          );
+        },
+        (line) => this.logToStderr(line),
+      );
       const { classGrade } = await import('../../classroom/class.js');
       const started = performance.now();
-      const grades = await classGrade(engine, exercise, record.students, {
+      const grades = await classGrade(where, exercise, record.students, {
         parallel: flags.parallel,
         signal: interrupt.signal,
       });

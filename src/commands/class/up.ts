@@ -8,20 +8,25 @@ import {
   openExercise,
 } from '../../cli/exercise-flags.js';
 import { LblabCommand } from '../../cli/base-command.js';
+import { poolFlag } from '../../cli/class-engines.js';
 import { ClassRows } from '../../cli/progress-rows.js';
 import { abortOnSignals } from '../../cli/signals.js';
 import {
   DEFAULT_CLASS_PARALLEL,
   MAX_CLASS_SIZE,
   numberedStudents,
+  oneEngine,
   parseRoster,
+  type ClassEngines,
   type StudentUp,
 } from '../../classroom/class.js';
 import { LabError } from '../../core/errors.js';
 
 export interface ClassUpResult {
   exercise: string;
+  /** The engine's name, or `pool` (each student's engine is in students[].engine). */
   engine: string;
+  pool?: string;
   students: StudentUp[];
   totalMs: number;
 }
@@ -35,10 +40,12 @@ export default class ClassUp extends LblabCommand {
   static override examples = [
     '<%= config.bin %> class up dr-arp --students 30',
     '<%= config.bin %> class up dr-arp --students roster.txt --parallel 4',
+    '<%= config.bin %> class up dr-arp --students 60 --pool pools/lab-room.yml',
   ];
   static override args = { exercise: exerciseArg };
   static override flags = {
     engine: exerciseEngineFlag,
+    pool: poolFlag,
     dir: dirFlag,
     students: Flags.string({
       description: 'how many students (s01, s02, ...) or a roster file: one student ID per line, # comments',
@@ -61,12 +68,17 @@ export default class ClassUp extends LblabCommand {
       const students = await rosterOf(flags.students);
       const exercise = await openExercise(args.exercise, flags.dir);
       const display = await this.openProgress(`lblab class up ${exercise.name}: ${students.length} labs`);
-      const engine = await this.engineForUp(exerciseEngine(flags.engine, exercise), exercise.name, display);
-      const { classUp } = await import('../../classroom/class.js');
       const started = performance.now();
+      const where: ClassEngines = flags.pool
+        ? await this.poolPlacement(flags.pool, exercise, students)
+        : oneEngine(
+            await this.engineForUp(exerciseEngine(flags.engine, exercise), exercise.name, display),
+            students,
+          );
+      const { classUp } = await import('../../classroom/class.js');
       // A row per student (plain: a line as each lab is ready or not, numbered); the node image once.
       const rows = new ClassRows(display, students.length);
-      const results = await classUp(engine, exercise, students, {
+      const results = await classUp(where, exercise, students, {
         parallel: flags.parallel,
         signal: interrupt.signal,
         onProgress: (student, line) => rows.progress(student, line),
@@ -79,15 +91,48 @@ export default class ClassUp extends LblabCommand {
       const totalMs = Math.round(performance.now() - started);
       const failed = results.filter((r) => !r.ok);
       this.log(
-        `class ${exercise.name}: ${results.length - failed.length} of ${students.length} labs up on ${engine.name} in ${(totalMs / 1000).toFixed(1)} s` +
+        `class ${exercise.name}: ${results.length - failed.length} of ${students.length} labs up on ${whereText(results)} in ${(totalMs / 1000).toFixed(1)} s` +
           (failed.length > 0 ? `; failed: ${failed.map((r) => r.student).join(', ')}` : ''),
       );
       if (failed.length > 0) process.exitCode = 1;
-      return { exercise: exercise.name, engine: engine.name, students: results, totalMs };
+      return {
+        exercise: exercise.name,
+        engine: where.pool ? 'pool' : where.engines[0]!.name,
+        ...(where.pool && { pool: where.pool }),
+        students: results,
+        totalMs,
+      };
     } finally {
       interrupt.dispose();
     }
   }
+
+  /** The pool's engines (the sandbox guest started if it is one) and where each student's lab goes. */
+  private async poolPlacement(
+    file: string,
+    exercise: Awaited<ReturnType<typeof openExercise>>,
+    students: string[],
+  ): Promise<ClassEngines> {
+    const { connectPool, loadPool } = await import('../../lab/engine-pool.js');
+    const { placeClass } = await import('../../classroom/class.js');
+    const pool = await loadPool(file);
+    const engines = await connectPool(pool, { start: true, onProgress: (line) => this.progress(line) });
+    const members = pool.members.map((member, i) => ({ engine: engines[i]!, capacity: member.capacity }));
+    const placement = await placeClass(members, exercise, students, (line) => this.progress(line));
+    for (const engine of engines) {
+      const count = students.filter((s) => placement[s] === engine.name).length;
+      this.progress(`engine ${engine.name}: ${count} of the ${students.length} labs (${engine.reason})`);
+    }
+    return { engines, placement, pool: pool.file };
+  }
+}
+
+/** `docker`, or with a pool `host (2), guest (2)`. */
+function whereText(results: StudentUp[]): string {
+  const counts = new Map<string, number>();
+  for (const r of results.filter((r) => r.ok)) counts.set(r.engine, (counts.get(r.engine) ?? 0) + 1);
+  if (counts.size <= 1) return [...counts.keys()][0] ?? results[0]?.engine ?? 'no engine';
+  return [...counts].map(([name, count]) => `${name} (${count})`).join(', ');
 }
 
 async function rosterOf(students: string): Promise<string[]> {
