@@ -64,7 +64,7 @@ describe.skipIf(!prerequisites.ok)('a class over a pool of engines (host engine 
     const status = await lblabJson<StatusResult>(['status', '--all', '--pool', pool]);
     expect(status.result.exitCode, String(status.result.stderr)).toBe(0);
     const lbs = status.json.nodes.filter((n) => n.lab.startsWith(`${EXERCISE}-`) && n.node === 'lb');
-    expect(lbs.map((n) => [n.lab, n.engine, n.dataPlane])).toEqual([
+    expect(lbs.map((n) => [n.lab, n.engine, n.dataPlane]).sort()).toEqual([
       [`${EXERCISE}-s01`, 'host', 'nftables'],
       [`${EXERCISE}-s02`, 'guest', 'ipvs'],
       [`${EXERCISE}-s03`, 'host', 'nftables'],
