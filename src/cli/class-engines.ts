@@ -25,7 +25,7 @@ export async function reachablePoolEngines(file: string, warn: (line: string) =>
     try {
       engines.push(await connectMember(member));
     } catch (error) {
-      warn(`warning: ${errorMessage(error)}`);
+      warn(`warning: ${errorMessage(error)}${hintOf(error)}`);
     }
   }
   return engines;
@@ -49,8 +49,13 @@ export async function recordedClassEngines(
     try {
       engines.push(await connectMember(member));
     } catch (error) {
-      warn(`warning: ${errorMessage(error)}`);
+      warn(`warning: ${errorMessage(error)}${hintOf(error)}`);
     }
   }
   return { engines, placement: record.placement ?? {}, pool: pool.file };
+}
+
+function hintOf(error: unknown): string {
+  const hint = (error as { hint?: unknown }).hint;
+  return typeof hint === 'string' ? `; ${hint}` : '';
 }

@@ -170,7 +170,7 @@ export async function connectMember(member: PoolMember, options: ConnectOptions 
     if (error instanceof LabError) throw error;
     throw new LabError(
       'engine',
-      `engine ${member.name} (${member.endpoint}) cannot be reached: ${errorMessage(error)}`,
+      `${member.name} (${member.endpoint}) cannot be reached: ${errorMessage(error)}`,
       {
         hint:
           member.endpoint === 'sandbox'
