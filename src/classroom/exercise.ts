@@ -5,14 +5,12 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
-import type { AnySchemaObject, ValidateFunction } from 'ajv';
 import { TopologyError, type TopologyIssue } from '../core/issue.js';
 import { loadTopologyFile, located } from '../topology/load.js';
 import { openTopology, type OpenedTopology } from '../topology/open.js';
+import { lazySchemaValidator } from '../topology/schema.js';
 import { schemaIssues } from '../topology/validate.js';
 import type { VerifyStep } from '../verify/step-type.js';
 import { checkVerifySteps, parseVerifySteps, stepPath } from '../verify/steps.js';
@@ -53,22 +51,8 @@ interface ExerciseFile {
   solution: unknown[];
 }
 
-const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
-const require = createRequire(import.meta.url);
-let validator: ValidateFunction | undefined;
-
 /** Compiled on first use: only the exercise commands pay for it. */
-function exerciseValidator(): ValidateFunction {
-  if (!validator) {
-    const { Ajv } = require('ajv') as typeof import('ajv');
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
-    for (const name of ['verify.schema.json', 'exercise.schema.json']) {
-      ajv.addSchema(JSON.parse(readFileSync(join(SCHEMA_DIR, name), 'utf8')) as AnySchemaObject);
-    }
-    validator = ajv.getSchema('exercise.schema.json')!;
-  }
-  return validator;
-}
+const exerciseValidator = lazySchemaValidator('verify.schema.json', 'exercise.schema.json');
 
 /** The exercise in `dir` (a folder holding exercise.yml, or the file itself). */
 export async function loadExercise(dir: string): Promise<Exercise> {

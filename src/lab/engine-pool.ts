@@ -3,12 +3,8 @@
  * with how many labs it may hold. Loading checks the file like a topology (file:line:col and a fix);
  * connecting never starts anything unless asked (`class up` may start the sandbox guest).
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { AnySchemaObject, ValidateFunction } from 'ajv';
 import { LabError } from '../core/errors.js';
 import type { TopologyIssue } from '../core/issue.js';
 import { LABEL } from '../core/labels.js';
@@ -21,6 +17,7 @@ import {
   type EngineTls,
 } from '../runtime/engine.js';
 import { loadTopologyFile, located } from '../topology/load.js';
+import { lazySchemaValidator } from '../topology/schema.js';
 import { schemaIssues } from '../topology/validate.js';
 import { errorMessage } from '../util/text.js';
 import { enginesInUse, hostEngine, startedSandbox } from './select-engine.js';
@@ -40,18 +37,7 @@ export interface Pool {
   members: PoolMember[];
 }
 
-const SCHEMA_FILE = fileURLToPath(new URL('../../schema/pool.schema.json', import.meta.url));
-const require = createRequire(import.meta.url);
-let validator: ValidateFunction | undefined;
-
-function poolValidator(): ValidateFunction {
-  if (!validator) {
-    const { Ajv } = require('ajv') as typeof import('ajv');
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
-    validator = ajv.compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as AnySchemaObject);
-  }
-  return validator;
-}
+const poolValidator = lazySchemaValidator('pool.schema.json');
 
 /** The pool file, checked: the schema, then what a schema cannot say (names and engines once each). */
 export async function loadPool(file: string): Promise<Pool> {

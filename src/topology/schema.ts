@@ -93,3 +93,22 @@ function loadPrecompiled(expected: string): ValidateFunction | undefined {
     return undefined; // not built (running from src/) or unreadable: compile instead
   }
 }
+
+/**
+ * A validator for another of lblab's files (an exercise, a pool), compiled by ajv on first use with
+ * the topology's options; `files` in schema/, the document's own schema last (the others for $refs).
+ */
+export function lazySchemaValidator(...files: string[]): () => ValidateFunction {
+  let compiled: ValidateFunction | undefined;
+  return () => {
+    if (!compiled) {
+      const { Ajv } = require('ajv') as typeof import('ajv');
+      const ajv = new Ajv(AJV_OPTIONS);
+      for (const name of files) {
+        ajv.addSchema(JSON.parse(readFileSync(`${SCHEMA_DIR}${name}`, 'utf8')) as AnySchemaObject);
+      }
+      compiled = ajv.getSchema(files.at(-1)!)!;
+    }
+    return compiled;
+  };
+}
