@@ -218,10 +218,16 @@ export async function classUp(
       ),
     ),
   );
-  const limit = pLimit(options.parallel ?? DEFAULT_CLASS_PARALLEL);
+  // --parallel per engine: a pool's engines each have their own CPUs, and a slow one (the sandbox
+  // guest) must not hold back the labs of a fast one.
+  const limits = new Map<Engine | undefined, ReturnType<typeof pLimit>>();
+  const limitOf = (engine: Engine | undefined) => {
+    if (!limits.has(engine)) limits.set(engine, pLimit(options.parallel ?? DEFAULT_CLASS_PARALLEL));
+    return limits.get(engine)!;
+  };
   return Promise.all(
     students.map((student) =>
-      limit(async (): Promise<StudentUp> => {
+      limitOf(engineOf(student))(async (): Promise<StudentUp> => {
         const result = await upStudent(student);
         options.onStudentDone?.(result);
         return result;

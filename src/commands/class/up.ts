@@ -35,7 +35,7 @@ export default class ClassUp extends LblabCommand {
   static override summary =
     "For teachers: every student's own lab of an exercise, side by side, broken and ready.";
   static override description =
-    'Labs come up --parallel at a time; one that fails does not stop the others (exit 1 names it). ' +
+    'Labs come up --parallel at a time (on each engine of a pool); one that fails does not stop the others (exit 1 names it). ' +
     'The roster is remembered: `class grade` and `class down` need only the exercise.';
   static override examples = [
     '<%= config.bin %> class up dr-arp --students 30',
@@ -52,7 +52,7 @@ export default class ClassUp extends LblabCommand {
       required: true,
     }),
     parallel: Flags.integer({
-      description: 'labs brought up at once',
+      description: 'labs brought up at once (per engine with --pool)',
       default: DEFAULT_CLASS_PARALLEL,
       min: 1,
       max: 32,
