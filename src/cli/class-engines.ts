@@ -5,6 +5,7 @@
 import * as Flags from '@oclif/core/flags';
 import type { ClassEngines, ClassRecord } from '../classroom/class.js';
 import type { Engine } from '../runtime/engine.js';
+import { LabError } from '../core/errors.js';
 import { errorMessage } from '../util/text.js';
 
 export const poolFlag = Flags.string({
@@ -14,18 +15,24 @@ export const poolFlag = Flags.string({
 });
 
 /**
- * Every member of the pool that answers, in pool order; one that does not is reported through
- * `warn` and left out, so `status` and `down` still see the rest. Nothing is started.
+ * Every member of the pool file that answers (those `wanted` names, when given), in pool order; one
+ * that does not is reported through `warn` and left out, so `status` and `down` still see the rest.
+ * Nothing is started.
  */
-export async function reachablePoolEngines(file: string, warn: (line: string) => void): Promise<Engine[]> {
+export async function reachablePoolEngines(
+  file: string,
+  warn: (line: string) => void,
+  wanted?: Set<string>,
+): Promise<Engine[]> {
   const { connectMember, loadPool } = await import('../lab/engine-pool.js');
   const pool = await loadPool(file);
   const engines: Engine[] = [];
-  for (const member of pool.members) {
+  for (const member of pool.members.filter((m) => !wanted || wanted.has(m.name))) {
     try {
       engines.push(await connectMember(member));
     } catch (error) {
-      warn(`warning: ${errorMessage(error)}${hintOf(error)}`);
+      const hint = error instanceof LabError && error.hint ? `; ${error.hint}` : '';
+      warn(`warning: ${errorMessage(error)}${hint}`);
     }
   }
   return engines;
@@ -41,21 +48,7 @@ export async function recordedClassEngines(
   warn: (line: string) => void,
 ): Promise<ClassEngines> {
   if (!record.pool) return { engines: await others(), placement: {} };
-  const { connectMember, loadPool } = await import('../lab/engine-pool.js');
-  const pool = await loadPool(record.pool);
-  const wanted = new Set(Object.values(record.placement ?? {}));
-  const engines: Engine[] = [];
-  for (const member of pool.members.filter((m) => wanted.has(m.name))) {
-    try {
-      engines.push(await connectMember(member));
-    } catch (error) {
-      warn(`warning: ${errorMessage(error)}${hintOf(error)}`);
-    }
-  }
-  return { engines, placement: record.placement ?? {}, pool: pool.file };
-}
-
-function hintOf(error: unknown): string {
-  const hint = (error as { hint?: unknown }).hint;
-  return typeof hint === 'string' ? `; ${hint}` : '';
+  const placement = record.placement ?? {};
+  const engines = await reachablePoolEngines(record.pool, warn, new Set(Object.values(placement)));
+  return { engines, placement, pool: record.pool };
 }
