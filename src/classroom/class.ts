@@ -220,11 +220,7 @@ export async function classUp(
   );
   // --parallel per engine: a pool's engines each have their own CPUs, and a slow one (the sandbox
   // guest) must not hold back the labs of a fast one.
-  const limits = new Map<Engine | undefined, ReturnType<typeof pLimit>>();
-  const limitOf = (engine: Engine | undefined) => {
-    if (!limits.has(engine)) limits.set(engine, pLimit(options.parallel ?? DEFAULT_CLASS_PARALLEL));
-    return limits.get(engine)!;
-  };
+  const limitOf = limitPerKey<Engine | undefined>(options.parallel ?? DEFAULT_CLASS_PARALLEL);
   return Promise.all(
     students.map((student) =>
       limitOf(engineOf(student))(async (): Promise<StudentUp> => {
@@ -256,6 +252,16 @@ export async function classUp(
       return { student, lab, engine: name, ok: false, ms: ms(), error: errorMessage(error) };
     }
   }
+}
+
+/** `parallel` tasks at a time for each key (an engine), independently of the other keys. */
+export function limitPerKey<K>(parallel: number): (key: K) => ReturnType<typeof pLimit> {
+  const limits = new Map<K, ReturnType<typeof pLimit>>();
+  return (key) => {
+    let limit = limits.get(key);
+    if (!limit) limits.set(key, (limit = pLimit(parallel)));
+    return limit;
+  };
 }
 
 /** The engine holding a student's lab; undefined when it is not among those reached. */

@@ -2,6 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { limitPerKey } from '../../src/classroom/class.js';
 import { placeStudents } from '../../src/classroom/placement.js';
 import { renderClassTable, type Grade } from '../../src/classroom/grade.js';
 import { TopologyError } from '../../src/core/issue.js';
@@ -155,5 +156,34 @@ describe('the class table of a pool', () => {
     const lines = renderClassTable([grade('s01', 'host'), grade('s02', 'guest')]).split('\n');
     expect(lines[0]).toMatch(/^student +engine +c1/);
     expect(lines[2]).toMatch(/^s02 +guest /);
+  });
+});
+
+describe('--parallel on a pool', () => {
+  it('counts per engine: a slow engine full of labs does not hold back another', async () => {
+    const limitOf = limitPerKey<string>(2);
+    const running = new Map<string, number>();
+    const most = new Map<string, number>();
+    const order: string[] = [];
+    const task = (engine: string, ms: number, name: string) =>
+      limitOf(engine)(async () => {
+        running.set(engine, (running.get(engine) ?? 0) + 1);
+        most.set(engine, Math.max(most.get(engine) ?? 0, running.get(engine)!));
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        running.set(engine, running.get(engine)! - 1);
+        order.push(name);
+      });
+    // Three slow labs on the guest, two quick ones on the host queued after them.
+    await Promise.all([
+      task('guest', 60, 'g1'),
+      task('guest', 60, 'g2'),
+      task('guest', 60, 'g3'),
+      task('host', 5, 'h1'),
+      task('host', 5, 'h2'),
+    ]);
+    expect(Object.fromEntries(most)).toEqual({ guest: 2, host: 2 });
+    // The host's labs finish while the guest's first two still run; g3 waited for a guest place.
+    expect(order.slice(0, 2).sort()).toEqual(['h1', 'h2']);
+    expect(order.at(-1)).toBe('g3');
   });
 });
