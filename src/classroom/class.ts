@@ -8,9 +8,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { TopologyError, type SourceLocation, type TopologyIssue } from '../core/issue.js';
-import { probeIpvs } from '../apply/preflight.js';
 import { labsOn } from '../lab/engine-pool.js';
-import { directorsWantingIpvs } from '../lab/lab.js';
+import { directorsWantingIpvs, probeIpvsOnce } from '../lab/lab.js';
 import type { Engine } from '../runtime/engine.js';
 import { lblabStateDir } from '../sandbox/sandbox-paths.js';
 import { errorMessage } from '../util/text.js';
@@ -121,6 +120,11 @@ export interface ClassEngines {
   pool?: string;
 }
 
+/** What a class record and `class up --json` say it runs on: the engine's name, or `pool`. */
+export function classEngineName(where: ClassEngines): string {
+  return where.pool ? 'pool' : where.engines[0]!.name;
+}
+
 /** Every student on one engine. */
 export function oneEngine(engine: Engine, students: string[]): ClassEngines {
   return { engines: [engine], placement: Object.fromEntries(students.map((s) => [s, engine.name])) };
@@ -143,7 +147,8 @@ export async function placeClass(
     let unfit: string | undefined;
     if (needsIpvs && engine.kind !== 'sandbox') {
       const image = await engine.prepareNodeImage((line) => onProgress(`${engine.name}: ${line}`));
-      const facts = await probeIpvs(engine.runtime, image.ref);
+      // The same probe the labs' up asks next: it runs once per engine in this process.
+      const facts = await probeIpvsOnce(engine.runtime, image.ref, exercise.name, engine.kernelFacts);
       if (!facts.ipvs)
         unfit = `the exercise needs IPVS and this kernel has none (${facts.ipvsReason ?? 'unknown'})`;
     }
@@ -204,7 +209,7 @@ export async function classUp(
     exercise: exercise.name,
     file: exercise.file,
     students: roster,
-    engine: where.pool ? 'pool' : where.engines[0]!.name,
+    engine: classEngineName(where),
     ...(where.pool && { pool: where.pool, placement: { ...previous?.placement, ...where.placement } }),
     createdAt: previous?.createdAt ?? new Date().toISOString(),
   });

@@ -57,7 +57,7 @@ const ipvsProbes = new WeakMap<
   Map<string, Promise<Omit<EngineFacts, 'engine' | 'splitsNodes'>>>
 >();
 
-function probeIpvsOnce(runtime: ContainerRuntime, image: string, lab: string, memo?: KernelFactsMemo) {
+export function probeIpvsOnce(runtime: ContainerRuntime, image: string, lab: string, memo?: KernelFactsMemo) {
   const byImage = ipvsProbes.get(runtime) ?? new Map();
   ipvsProbes.set(runtime, byImage);
   let probe = byImage.get(image);

@@ -12,6 +12,7 @@ import { poolFlag } from '../../cli/class-engines.js';
 import { ClassRows } from '../../cli/progress-rows.js';
 import { abortOnSignals } from '../../cli/signals.js';
 import {
+  classEngineName,
   DEFAULT_CLASS_PARALLEL,
   MAX_CLASS_SIZE,
   numberedStudents,
@@ -97,7 +98,7 @@ export default class ClassUp extends LblabCommand {
       if (failed.length > 0) process.exitCode = 1;
       return {
         exercise: exercise.name,
-        engine: where.pool ? 'pool' : where.engines[0]!.name,
+        engine: classEngineName(where),
         ...(where.pool && { pool: where.pool }),
         students: results,
         totalMs,
