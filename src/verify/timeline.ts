@@ -192,17 +192,6 @@ export function faultRecovery(
   return { recoveryMs: Math.max(0, end - faultAt), laterFailures };
 }
 
-/** faultRecovery's recoveryMs: 0 without failures from the fault, undefined when they never ended. */
-export function recoveryMs(
-  records: LoadRecord[],
-  header: string,
-  faultAt: number,
-  restoreBeganAt = Infinity,
-  allowanceMs = FAULT_ALLOWANCE_MS,
-): number | undefined {
-  return faultRecovery(records, header, faultAt, restoreBeganAt, allowanceMs).recoveryMs;
-}
-
 /** One bucket per interval from loadStart through the last request, empty ones included. */
 export function buckets(
   records: LoadRecord[],

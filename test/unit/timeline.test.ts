@@ -7,7 +7,6 @@ import {
   outages,
   phasesOf,
   faultRecovery,
-  recoveryMs,
   renderTimeline,
   splitPhases,
   type TimelineBucket,
@@ -66,7 +65,7 @@ describe('an ECMP director lost: one source of two fails for 4 s after the fault
   it('finds one outage, on source B only, and times it', () => {
     expect(outages(records, H)).toEqual([{ source: B, start: T + 3100, end: T + 7100, failed: 20 }]);
     expect(maxOutageMs(records, H, T + 9900)).toBe(4000);
-    expect(recoveryMs(records, H, T + 3000)).toBe(4100);
+    expect(faultRecovery(records, H, T + 3000).recoveryMs).toBe(4100);
   });
 
   it('buckets it second by second', () => {
@@ -115,7 +114,7 @@ describe('outages', () => {
       { start: T + 400, failed: 2 },
     ]);
     expect(maxOutageMs(records, H, T + 2000)).toBe(1600);
-    expect(recoveryMs(records, H, T + 350)).toBeUndefined();
+    expect(faultRecovery(records, H, T + 350).recoveryMs).toBeUndefined();
   });
 
   it('counts a request answered without the header as failed', () => {
@@ -131,7 +130,7 @@ describe('outages', () => {
     const records = [ok(0, T, 'web1'), ok(1, T + 100, 'web2')];
     expect(outages(records, H)).toEqual([]);
     expect(maxOutageMs(records, H, T + 100)).toBe(0);
-    expect(recoveryMs(records, H, T + 50)).toBe(0);
+    expect(faultRecovery(records, H, T + 50).recoveryMs).toBe(0);
   });
 });
 
@@ -151,19 +150,21 @@ describe('recoveryMs', () => {
       failed(8, T + 3400, 'connection reset', 1),
       ok(9, T + 3600, 'web1'),
     ];
-    expect(recoveryMs(records, H, faultAt)).toBe(600);
+    expect(faultRecovery(records, H, faultAt).recoveryMs).toBe(600);
     expect(maxOutageMs(records, H, T + 3600)).toBe(500);
   });
 
   it('is 0 when only outages before the fault failed, and waits for every source', () => {
-    expect(recoveryMs([failed(0, T + 100, 'x', 1), ok(1, T + 200, 'web1')], H, faultAt)).toBe(0);
+    expect(faultRecovery([failed(0, T + 100, 'x', 1), ok(1, T + 200, 'web1')], H, faultAt).recoveryMs).toBe(
+      0,
+    );
     const twoSources = [
       failed(0, T + 3100, 'timed out', 500, 'a'),
       failed(1, T + 3200, 'timed out', 500, 'b'),
       ok(2, T + 3300, 'web1', 2, 'a'),
     ];
-    expect(recoveryMs(twoSources, H, faultAt)).toBeUndefined();
-    expect(recoveryMs([...twoSources, ok(3, T + 5000, 'web1', 2, 'b')], H, faultAt)).toBe(2000);
+    expect(faultRecovery(twoSources, H, faultAt).recoveryMs).toBeUndefined();
+    expect(faultRecovery([...twoSources, ok(3, T + 5000, 'web1', 2, 'b')], H, faultAt).recoveryMs).toBe(2000);
   });
 
   it('leaves outages that began once the restore step was at work to the restore', () => {
@@ -178,7 +179,7 @@ describe('recoveryMs', () => {
     expect(faultRecovery(records, H, faultAt, T + 8000)).toEqual({ recoveryMs: 500, laterFailures: 0 });
     // Never recovered before the restore: still not recovered, whatever the restore did.
     const stuck = [failed(0, T + 3100, 'connection refused', 1), failed(1, T + 8500, 'x', 1)];
-    expect(recoveryMs(stuck, H, faultAt, T + 8000)).toBeUndefined();
+    expect(faultRecovery(stuck, H, faultAt, T + 8000).recoveryMs).toBeUndefined();
   });
 });
 

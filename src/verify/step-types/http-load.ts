@@ -340,7 +340,7 @@ function summarize(tally: ReturnType<typeof tallyRecords>, timeline: LoadTimelin
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** Failures after the fault's had settled, named so a reader sees them and why recovery leaves them out. */
-export const laterNote = (timeline: Pick<LoadTimeline, 'laterFailures'>): string =>
+const laterNote = (timeline: Pick<LoadTimeline, 'laterFailures'>): string =>
   timeline.laterFailures
     ? ` (then ${timeline.laterFailures} stray failed after a quiet second, not the fault's)`
     : '';
