@@ -112,7 +112,7 @@ export const directorKind: NodeKind = {
           node: name,
           service: `${service.protocol.toUpperCase()} ${serviceAddress(service)}`,
           realServers: service.realServers.length,
-          timeoutMs: 30_000,
+          timeoutMs: ipvsReadyTimeoutMs(service),
         });
       }
     }
@@ -208,6 +208,16 @@ function resolveServices(context: KindContext): ResolvedService[] {
       return { node: rs.node, ip: iface?.ip ?? '', mac: iface?.mac ?? '', port, weight: rs.weight ?? 1 };
     }),
   }));
+}
+
+/**
+ * keepalived lists a real server once its first health check passes (`alpha`): a server configured
+ * after keepalived starts fails one round (connect timeout, one retry) and passes the next, a delay
+ * loop later. Allow a few such rounds on a slow machine.
+ */
+function ipvsReadyTimeoutMs(service: ResolvedService): number {
+  const { delayLoop, connectTimeout } = service.healthCheck;
+  return Math.max(30_000, 4 * (delayLoop + 2 * connectTimeout + 1) * 1000);
 }
 
 function checkDirector({ name, node, topology, kindHas }: KindCheckContext): TopologyIssue[] {

@@ -31,6 +31,9 @@ export function renderKeepalivedConfig(routerId: string, services: ResolvedServi
   for (const service of services) {
     lines.push(`virtual_server ${service.vip} ${service.port} {`);
     lines.push(`  delay_loop ${service.healthCheck.delayLoop}`);
+    // Real servers start out of service and join on their first passed check, so "listed in IPVS"
+    // means "checked and healthy": up's readiness waits for that, not for keepalived's optimistic start.
+    lines.push('  alpha');
     lines.push(`  lvs_sched ${service.scheduler}`);
     lines.push(`  lvs_method ${forwardingMethod(service.method).keepalivedMethod}`);
     if (service.persistence > 0) lines.push(`  persistence_timeout ${service.persistence}`);

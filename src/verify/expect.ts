@@ -157,7 +157,10 @@ function checkDistinct(
 function tooFewHint(tally: TallySummary, facts: TallyFacts, wanted: number): string | undefined {
   const { node, target, hashPolicy, nexthops, sources } = facts;
   if (tally.answered === 0) return 'no request was answered (see max-failures)';
-  if (nexthops === 0) return `${node} has no route to ${target}: has OSPF learnt the VIP?`;
+  // Answered without a /32 route: one director behind a connected subnet or the default route.
+  if (nexthops === 0) {
+    return `${node} reaches ${target} through one director (no /32 route, no ECMP), so the spread is its scheduler's: does its virtual service list every real server? (show: director-stats)`;
+  }
   if (nexthops !== undefined && nexthops < wanted) {
     const directors = facts.directors.length > 0 ? ` (${facts.directors.join(', ')})` : '';
     return `only ${nexthops} nexthop to ${target} on ${node}: is each director's${directors} OSPF adjacency with ${node} Full? (show: ospf-neighbors)`;

@@ -254,7 +254,8 @@ describe('compile the seed lab', () => {
           node: name,
           service: 'TCP 172.16.253.100:8080',
           realServers: 1,
-          timeoutMs: 30_000,
+          // Four health-check rounds of delay_loop 6 + 2 × connect_timeout 3 + 1 s retry delay.
+          timeoutMs: 52_000,
         },
       ]);
       expect(director.files.map((file) => file.path)).toEqual([

@@ -748,7 +748,7 @@ describe('topologies/lvs-nat.yml compiled', () => {
     expect(conf).toContain('  real_server 10.77.2.131 8080 {');
     expect(conf).toContain('  real_server 10.77.2.132 8080 {');
     expect(lb.readiness).toEqual([
-      { type: 'ipvs-service', node: 'lb', service: 'TCP 10.77.1.100:80', realServers: 2, timeoutMs: 30_000 },
+      { type: 'ipvs-service', node: 'lb', service: 'TCP 10.77.1.100:80', realServers: 2, timeoutMs: 32_000 },
     ]);
     expect(withIpvs.warnings).toEqual([]);
   });

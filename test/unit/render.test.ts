@@ -123,6 +123,7 @@ describe('renderKeepalivedConfig', () => {
 
       virtual_server 10.0.0.100 80 {
         delay_loop 10
+        alpha
         lvs_sched wlc
         lvs_method DR
         persistence_timeout 60

@@ -122,6 +122,16 @@ describe('distinct', () => {
     });
   });
 
+  it('answered without a /32 route: points at the one director, not at OSPF', () => {
+    const result = only(
+      judge(answers({ web1: 100 }), { distinct: { op: '=', count: 2 } }, { hashPolicy: 0, nexthops: 0 }),
+      'distinct',
+    );
+    expect(result.hint).toBe(
+      "router reaches 172.16.253.100 through one director (no /32 route, no ECMP), so the spread is its scheduler's: does its virtual service list every real server? (show: director-stats)",
+    );
+  });
+
   it('explains one value under policy 0 with one source as the L3 hash', () => {
     const result = only(
       judge(answers({ server1: 100 }), { distinct: { op: '=', count: 2 } }, { hashPolicy: 0, nexthops: 2 }),
