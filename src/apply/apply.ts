@@ -65,10 +65,12 @@ export async function applyPlan(
     for (const network of plan.networks) {
       checkAbort();
       progress({ stage: 'network', message: `creating network ${network.dockerName} (${network.subnet})` });
+      const spread = network.members ? { members: network.members, overlay: network.overlay === true } : {};
       try {
         await runtime.createNetwork(
           network.isolated
             ? {
+                ...spread,
                 name: network.dockerName,
                 labels: network.labels,
                 hostsNeeded: plan.nodes.filter((node) =>
@@ -76,6 +78,7 @@ export async function applyPlan(
                 ).length,
               }
             : {
+                ...spread,
                 name: network.dockerName,
                 subnet: network.subnet,
                 ipRange: network.ipRange,

@@ -87,6 +87,28 @@ export abstract class LblabCommand extends Command {
     }
   }
 
+  /** One engine over every member of a pool file (a lab across engines); starts the sandbox if listed. */
+  protected async poolEngineForUp(file: string, display?: ProgressDisplay): Promise<Engine> {
+    const rows = display ? new StageRows(display, 'engine') : undefined;
+    const progress = (line: string): void => (rows ? rows.line(line) : this.progress(line));
+    try {
+      const { poolLabEngine } = await import('../lab/pool-lab.js');
+      const engine = await poolLabEngine(file, { start: true, onProgress: progress });
+      if (rows) {
+        rows.sequence.show(
+          'engine',
+          `${engine.name} (${engine.reason})`,
+          `engine: ${engine.name} (${engine.reason})`,
+        );
+        rows.finish();
+      } else this.progress(`engine: ${engine.name} (${engine.reason})`);
+      return engine;
+    } catch (error) {
+      rows?.fail(error);
+      throw error;
+    }
+  }
+
   /** Engines that exist now (host, and the sandbox if running); never starts one. */
   protected async engines(choice: string): Promise<Engine[]> {
     // Loaded on demand: validate and plan never touch an engine and should start fast.

@@ -12,6 +12,8 @@ export interface DownResult {
   engines: string[];
   containers: string[];
   networks: string[];
+  /** With --pool: the engines that left the Swarm lblab had brought them into. */
+  swarmLeft?: string[];
 }
 
 export default class Down extends LblabCommand {
@@ -41,7 +43,23 @@ export default class Down extends LblabCommand {
     const { args, flags } = await this.parse(Down);
     const lab = flags.all ? undefined : await labNameFor(args.file, flags.name);
     const removed: Omit<DownResult, 'lab'> = { engines: [], containers: [], networks: [] };
-    for (const engine of await this.enginesOrPool(flags.engine, flags.pool)) {
+    const engines = await this.enginesOrPool(flags.engine, flags.pool);
+    const across = flags.pool ? await import('../lab/pool-lab.js') : undefined;
+    if (across && engines.length > 1) {
+      // A lab across the pool first, as one (its overlay goes once no member's node uses it).
+      const runtime = across.poolRuntimeOf(engines);
+      const fromPool =
+        lab === undefined
+          ? await teardownLab(runtime, lab)
+          : await withLabLock(
+              lab,
+              () => teardownLab(runtime, lab),
+              (line) => this.progress(line),
+            );
+      removed.containers.push(...fromPool.containers);
+      removed.networks.push(...fromPool.networks);
+    }
+    for (const engine of engines) {
       // A named lab waits for an up or down of it that is still running (see lab-lock.ts).
       const fromEngine =
         lab === undefined
@@ -55,6 +73,7 @@ export default class Down extends LblabCommand {
       removed.containers.push(...fromEngine.containers);
       removed.networks.push(...fromEngine.networks);
     }
+    if (across) removed.swarmLeft = await across.restorePoolSwarm(engines, (line) => this.progress(line));
     const what = lab ? `lab ${lab}` : 'all lblab labs';
     this.log(
       removed.containers.length + removed.networks.length === 0

@@ -30,10 +30,16 @@ export default class Up extends LblabCommand {
     '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --timings',
     '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --name copy2 --isolate',
     '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --name lab2 --engine docker --json',
+    '<%= config.bin %> up topologies/ecmp-lvs-dr.yml --pool pool.yml --verify',
   ];
   static override args = { file: Args.string({ description: 'topology file', required: true }) };
   static override flags = {
     engine: engineFlag,
+    pool: Flags.string({
+      description:
+        "run the lab across the engines of a pool file (each node where its placement: says, directors needing IPVS on an engine that has it); networks between engines become Swarm overlays, and down --pool puts each engine's Swarm state back",
+      exclusive: ['engine'],
+    }),
     name: Flags.string({
       description: "lab name (default: the file's name:); lets two copies run side by side",
     }),
@@ -65,7 +71,9 @@ export default class Up extends LblabCommand {
     }
     const lab = await labNameFor(args.file, flags.name);
     const display = await this.openProgress(`lblab up ${lab}`);
-    const engine = await this.engineForUp(flags.engine, lab, display);
+    const engine = flags.pool
+      ? await this.poolEngineForUp(flags.pool, display)
+      : await this.engineForUp(flags.engine, lab, display);
     // With --name, `down FILE` would name the file's lab, not this one.
     const downCommand = `lblab down ${flags.name ? `--name ${lab}` : shellQuote(args.file)}`;
     let verifying = false;

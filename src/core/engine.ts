@@ -28,4 +28,18 @@ export interface EngineFacts {
   ipvs: boolean;
   /** Why IPVS is missing, to repeat in warnings and errors. */
   ipvsReason?: string;
+  /**
+   * A lab spread over a pool's engines (`up --pool`): each node runs on one member, and a network
+   * whose nodes sit on several members is a Swarm overlay (no multicast across it). In pool order;
+   * the first is the Swarm manager and takes the nodes nothing places elsewhere.
+   */
+  members?: PoolMemberFacts[];
+}
+
+/** One pool engine as compile sees it: its name in the pool file and what its kernel has. */
+export interface PoolMemberFacts {
+  name: string;
+  kind: EngineName;
+  ipvs: boolean;
+  ipvsReason?: string;
 }

@@ -33,6 +33,12 @@ export interface PlannedNetwork {
    */
   isolated: boolean;
   labels: Record<string, string>;
+  /**
+   * Pool labs: the members whose nodes attach to it. With more than one it is a Swarm overlay
+   * (created on the manager, attachable, VXLAN between the engines) and OSPF is unicast on it.
+   */
+  members?: string[];
+  overlay?: boolean;
 }
 
 export interface PlannedInterface {
@@ -84,8 +90,11 @@ export interface PlannedNode {
   readiness: ReadinessCheck[];
   /** Log files of the daemons the node runs, shown (their last lines) when the node fails readiness. */
   logs: string[];
-  /** Sandbox labs: `guest` for a node that runs in the UML guest (it needs its kernel), else `host`. */
-  placement?: 'guest' | 'host';
+  /**
+   * Sandbox labs: `guest` for a node that runs in the UML guest (it needs its kernel), else `host`.
+   * Pool labs: the name of the pool member that runs it.
+   */
+  placement?: string;
   /** Directors only: which data plane forwards the VIP traffic. */
   dataPlane?: DataPlane;
   /** Kernel features the node needs from its engine's kernel (a TUN real server: ipip). */

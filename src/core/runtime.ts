@@ -34,6 +34,10 @@ export interface NetworkSpec {
   labels: Record<string, string>;
   /** A macvlan network on this interface instead of a bridge (the sandbox guest's lab links). */
   macvlanParent?: string;
+  /** Pool labs: the members whose nodes attach to it (see PlannedNetwork.members). */
+  members?: string[];
+  /** An attachable Swarm overlay (VXLAN between engines) instead of a bridge. */
+  overlay?: boolean;
 }
 
 export interface ContainerInterfaceSpec {

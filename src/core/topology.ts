@@ -41,6 +41,8 @@ export interface NodeConfig {
   sysctls?: Record<string, string | number>;
   binds?: string[];
   exec?: string[];
+  /** The pool engine that runs this node (`up --pool`), by the pool's name for it. */
+  placement?: string;
   ospf?: OspfConfig;
   vip?: string;
   /** Where a director holds its VIP: `lo` (advertised by OSPF) or one of its networks (answers ARP there). */

@@ -7,6 +7,11 @@ export const FRR_LOG_PATH = '/var/log/frr/frr.log';
 
 export interface OspfInterface {
   ifname: string;
+  /**
+   * Set where the network carries no multicast (a Swarm overlay across engines): hellos go by
+   * unicast to these neighbours (non-broadcast), and `priority` 0 keeps the node from being DR.
+   */
+  unicast?: { priority: number; neighbors: string[] };
 }
 
 export interface OspfRender {
@@ -43,7 +48,14 @@ export function renderFrrConfig(ospf: OspfRender): string {
   ];
   for (const iface of ospf.interfaces) {
     lines.push(`interface ${iface.ifname}`);
-    if (ospf.timers === 'article') {
+    if (iface.unicast) {
+      // No multicast here: non-broadcast, hellos to the neighbours named under router ospf. Its
+      // defaults (hello 30 s, dead 120 s) would take minutes, so the profile's steady timers.
+      lines.push(' ip ospf network non-broadcast');
+      lines.push(' ip ospf hello-interval 1');
+      lines.push(' ip ospf dead-interval 4');
+      lines.push(` ip ospf priority ${iface.unicast.priority}`);
+    } else if (ospf.timers === 'article') {
       lines.push(' ip ospf hello-interval 1');
       lines.push(' ip ospf dead-interval 4');
     } else {
@@ -69,8 +81,14 @@ export function renderFrrConfig(ospf: OspfRender): string {
     lines.push(' timers lsa min-arrival 0');
   }
   for (const network of ospf.networks) lines.push(` network ${network} area ${ospf.area}`);
+  // A neighbour that stops answering is polled every second, so it is back soon after it returns.
+  for (const neighbor of unicastNeighbors(ospf)) lines.push(` neighbor ${neighbor} poll-interval 1`);
   lines.push('!', 'line vty', '!', '');
   return lines.join('\n');
+}
+
+function unicastNeighbors(ospf: OspfRender): string[] {
+  return [...new Set(ospf.interfaces.flatMap((iface) => iface.unicast?.neighbors ?? []))];
 }
 
 /** The integrated config's lines each daemon must show once it has loaded them (see FrrDaemonConfig). */

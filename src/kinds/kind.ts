@@ -20,6 +20,8 @@ export interface KindContext {
   interfacesOf(node: string): PlannedInterface[];
   facts: EngineFacts;
   tuning: EngineTuning;
+  /** Networks that carry no multicast (Swarm overlays across engines): OSPF is unicast there. */
+  unicastNetworks: ReadonlySet<string>;
   /** The node's own config file for `which` (its content), when it brings one (`config:`). */
   ownConfig(which: OwnConfig): string | undefined;
   /** The topology's nodes that have `trait` (asked of the registry), in file order. */
@@ -81,6 +83,7 @@ export const COMMON_NODE_KEYS = [
   'exec',
   'ready',
   'config',
+  'placement',
 ] as const;
 
 export const BASE_CAPABILITIES: Readonly<Record<string, string>> = {

@@ -7,6 +7,7 @@ import {
   renderFrrConfig,
   renderFrrDaemons,
   renderVtyshConf,
+  type OspfInterface,
   type OspfRender,
 } from './frr.js';
 import type { FrrDaemonConfig } from '../checks/frr-config.js';
@@ -31,6 +32,56 @@ export function ospfNeighbours(context: KindContext): string[] {
     .map(([other]) => other);
 }
 
+/**
+ * OSPF priority on a network without multicast (non-broadcast: a DR is elected). Directors stand
+ * aside (0) where a router shares the network, so the router is DR and each director's one Full
+ * adjacency is with it; where only directors meet, they all stand.
+ */
+function unicastPriority(context: KindContext, node: string, network: string): number {
+  const speakers = context
+    .nodesWith(KIND_TRAIT.ospf)
+    .filter(([name]) => context.interfacesOf(name).some((iface) => iface.network === network));
+  const isDirector = (name: string) => context.nodesWith(KIND_TRAIT.director).some(([d]) => d === name);
+  const routerThere = speakers.some(([name]) => !isDirector(name));
+  return routerThere && isDirector(node) ? 0 : 1;
+}
+
+/**
+ * The neighbours whose adjacency with this node reaches Full: every one on a multicast network; on
+ * a unicast one, those where either side may be DR (two ineligible routers stay 2-Way).
+ */
+function fullNeighbours(context: KindContext): string[] {
+  return ospfNeighbours(context).filter((other) => {
+    const shared = context
+      .interfacesOf(other)
+      .map((iface) => iface.network)
+      .filter((network) => context.interfaces.some((iface) => iface.network === network));
+    return shared.some(
+      (network) =>
+        !context.unicastNetworks.has(network) ||
+        unicastPriority(context, context.name, network) > 0 ||
+        unicastPriority(context, other, network) > 0,
+    );
+  });
+}
+
+/** How an interface on a unicast network speaks OSPF: to whom, and whether it may be DR. */
+function unicastOf(context: KindContext, network: string): OspfInterface['unicast'] {
+  if (!context.unicastNetworks.has(network)) return undefined;
+  const priority = unicastPriority(context, context.name, network);
+  // Two that may not be DR never become adjacent: hellos between them would only sit in Attempt.
+  const mayAdjoin = (other: string) => priority > 0 || unicastPriority(context, other, network) > 0;
+  const neighbors = ospfNeighbours(context)
+    .filter(mayAdjoin)
+    .flatMap((other) =>
+      context
+        .interfacesOf(other)
+        .filter((iface) => iface.network === network)
+        .map((iface) => iface.ip),
+    );
+  return { priority, neighbors };
+}
+
 /** The node's OSPF settings, resolved from the topology; `extraNetworks` adds e.g. a director's VIP/32. */
 function ospfSettings(context: KindContext, extraNetworks: string[]): OspfRender {
   const ospf = context.node.ospf ?? {};
@@ -42,7 +93,10 @@ function ospfSettings(context: KindContext, extraNetworks: string[]): OspfRender
     routerId: ospf['router-id'] ?? context.interfaces[0]?.ip ?? '0.0.0.0',
     area: String(ospf.area ?? 0),
     networks: [...networks, ...extraNetworks.filter((n) => !networks.includes(n))],
-    interfaces: context.interfaces.map((iface) => ({ ifname: iface.ifname })),
+    interfaces: context.interfaces.map((iface) => {
+      const unicast = unicastOf(context, iface.network);
+      return unicast ? { ifname: iface.ifname, unicast } : { ifname: iface.ifname };
+    }),
     timers: resolveTimers(ospf.timers ?? context.topology.topology.defaults?.['ospf-timers'], context),
   };
 }
@@ -61,7 +115,7 @@ export interface FrrParts {
 
 export function frrParts(context: KindContext, extraNetworks: string[] = []): FrrParts {
   const settings = ospfSettings(context, extraNetworks);
-  const neighbours = ospfNeighbours(context).length;
+  const neighbours = fullNeighbours(context).length;
   // The user's own frr.conf: ospfd must still load it, but only its `router ospf` can be asked for.
   const own = context.ownConfig('frr');
   const daemons = own === undefined ? frrDaemonConfigs(settings) : ownDaemonConfigs(own);

@@ -6,7 +6,7 @@ import { applyPlan, type ApplyTimings, type ProgressEvent } from '../apply/apply
 import { LabError } from '../core/errors.js';
 import { findConflicts, probeIpvs, requireIpvsWhereDemanded } from '../apply/preflight.js';
 import { teardownLab } from '../apply/teardown.js';
-import type { EngineFacts } from '../core/engine.js';
+import type { EngineFacts, PoolMemberFacts } from '../core/engine.js';
 import { KIND_TRAIT } from '../core/kind-traits.js';
 import { kindHas } from '../kinds/registry.js';
 import { servicesNeedingIpvs } from '../kinds/director.js';
@@ -25,6 +25,7 @@ import type { VerifyStep } from '../verify/step-type.js';
 import type { TopologyConfig } from '../core/topology.js';
 import { openTopology, type OpenedTopology } from '../topology/open.js';
 import { withLabLock } from './lab-lock.js';
+import { isPoolLabEngine, placementIssues, restorePoolSwarm, swarmForPlan } from './pool-lab.js';
 
 /**
  * Directors whose data plane depends on whether the engine has IPVS, and those that cannot do without
@@ -161,6 +162,21 @@ async function upLocked(
       message: facts.ipvs ? `engine kernel has IPVS` : `engine kernel has no IPVS (${facts.ipvsReason})`,
     });
   }
+  const pool = isPoolLabEngine(engine) ? engine : undefined;
+  if (pool) {
+    const members: PoolMemberFacts[] = [];
+    for (const member of pool.members) {
+      const kernel = await probeIpvsOnce(member.runtime, image.ref, lab, member.kernelFacts);
+      members.push({ name: member.name, kind: member.kind, ...kernel });
+    }
+    facts = { ...facts, ipvs: members.some((m) => m.ipvs), members };
+    progress({
+      stage: 'preflight',
+      message: `pool: ${members.map((m) => `${m.name} ${m.ipvs ? 'has' : 'has no'} IPVS`).join(', ')}`,
+    });
+  }
+  const misplaced = topology.locate(placementIssues(topology.config, facts.members, wanting.demanded));
+  if (misplaced) throw misplaced;
   requireIpvsWhereDemanded(wanting.demanded, facts);
   const compiled = planTopology(topology, {
     labName: options.labName,
@@ -243,10 +259,17 @@ async function upLocked(
   }
   const preflightMs = since() - imagesMs;
 
+  const swarmLine = (message: string) => progress({ stage: 'preflight', message });
+  if (pool) await swarmForPlan(pool, plan, swarmLine);
   const applied = await applyPlan(runtime, plan, {
     signal: options.signal,
     onProgress: progress,
     keepOnFailure: options.keepOnFailure,
+  }).catch(async (error: unknown) => {
+    // All or nothing across engines: the rolled-back lab's Swarm goes too (unless kept to look into).
+    if (pool && !options.keepOnFailure)
+      await restorePoolSwarm(pool.members, swarmLine).catch(() => undefined);
+    throw error;
   });
   return {
     ...base,

@@ -9,8 +9,8 @@ import type { KindContext } from '../kinds/kind.js';
 import { getKind, nodeHas } from '../kinds/registry.js';
 import { NO_MOUNT_SECCOMP } from '../kinds/seccomp.js';
 import type { OpenedTopology } from '../topology/open.js';
-import type { TopologyConfig } from '../core/topology.js';
-import { intToIp, parseCidr } from '../util/ipv4.js';
+import type { NodeConfig, TopologyConfig } from '../core/topology.js';
+import { cidrContains, cidrSize, formatCidr, intToIp, ipToInt, parseCidr } from '../util/ipv4.js';
 import { shellQuote } from '../util/shell.js';
 import { LABEL } from '../core/labels.js';
 import { LBLAB_VERSION } from '../core/version.js';
@@ -94,24 +94,44 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
   const warnings: string[] = [];
   const tuning = tuningFor(options.facts.engine);
   const defaults = config.topology.defaults ?? {};
+  const contextOf = (
+    name: string,
+    node: NodeConfig,
+    facts: EngineFacts,
+    unicastNetworks: ReadonlySet<string>,
+  ): KindContext => ({
+    name,
+    node,
+    topology: config,
+    interfaces: interfacesOf(name),
+    interfacesOf,
+    facts,
+    tuning,
+    unicastNetworks,
+    ownConfig: (which) => {
+      const path = node.config?.[which];
+      return path === undefined ? undefined : ownFiles[path];
+    },
+    nodesWith: (trait) => Object.entries(config.topology.nodes).filter(([, other]) => nodeHas(other, trait)),
+  });
+  const pool = options.facts.members ? spreadOverPool(config, options.facts, contextOf) : undefined;
+  if (pool) {
+    for (const network of networks) {
+      network.members = pool.membersOf(network.name);
+      network.overlay = pool.overlays.has(network.name);
+      if (network.overlay && !network.isolated) {
+        const taken = Object.values(config.topology.nodes).flatMap((node) => {
+          const ip = node.networks[network.name];
+          return ip ? [ip] : [];
+        });
+        network.ipRange = overlayDynamicRange(network.ipRange, [...taken, network.gateway]);
+      }
+    }
+  }
   const nodes: PlannedNode[] = Object.entries(config.topology.nodes).map(([name, node]) => {
     const kind = getKind(node.kind);
-    const context: KindContext = {
-      name,
-      node,
-      topology: config,
-      interfaces: interfacesOf(name),
-      interfacesOf,
-      facts: options.facts,
-      tuning,
-      ownConfig: (which) => {
-        const path = node.config?.[which];
-        return path === undefined ? undefined : ownFiles[path];
-      },
-      nodesWith: (trait) =>
-        Object.entries(config.topology.nodes).filter(([, other]) => nodeHas(other, trait)),
-    };
-    const output = kind.build(context);
+    const facts = pool?.factsOf(name) ?? options.facts;
+    const output = kind.build(contextOf(name, node, facts, pool?.overlays ?? NO_NETWORKS));
     warnings.push(...output.warnings);
     const selfAddressed = interfacesOf(name).filter((iface) => iface.selfAddressed);
     const steps = [
@@ -138,7 +158,7 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
       ...(output.dataPlane === 'ipvs' ? ['ipvs' as const] : []),
       ...(output.kernel ?? []),
     ];
-    const placement = placementOf(options.facts, kernel);
+    const placement = pool?.placementOf(name) ?? placementOf(options.facts, kernel);
     const capabilities = kind.capabilitiesFor?.(node) ?? kind.capabilities;
     return {
       name,
@@ -196,6 +216,79 @@ export function compile(config: TopologyConfig, options: CompileOptions): Plan {
  */
 export function topologyHashOf(text: string, isolate: boolean): string {
   return sha256(isolate ? `${text}\n# --isolate` : text).slice(0, 12);
+}
+
+const NO_NETWORKS: ReadonlySet<string> = new Set();
+
+/**
+ * Swarm gives every engine on an overlay an address of its own from the dynamic range (its load
+ * balancer endpoint), before or after the lab's fixed addresses are taken: so the range shrinks to
+ * the highest /28 of it (a /29 or less if it is that small) that no node uses.
+ */
+export function overlayDynamicRange(ipRange: string, taken: string[]): string {
+  const range = parseCidr(ipRange);
+  const used = taken.map(ipToInt);
+  for (let prefix = Math.max(range.prefixLength, 28); prefix <= 30; prefix += 1) {
+    const size = 2 ** (32 - prefix);
+    for (let start = range.network + cidrSize(range) - size; start >= range.network; start -= size) {
+      const block = { network: start, prefixLength: prefix };
+      if (!used.some((ip) => cidrContains(block, ip))) return formatCidr(block);
+    }
+  }
+  return ipRange;
+}
+
+/**
+ * Where each node of a pool lab runs: where its `placement:` says, else (when it needs a kernel
+ * feature: IPVS, ipip) on the first member whose kernel has IPVS, else on the first member (the
+ * Swarm manager). A network whose nodes land on several members becomes an overlay. Each node is
+ * built once with its member's facts to learn what it needs; the real build follows with them.
+ */
+function spreadOverPool(
+  config: TopologyConfig,
+  facts: EngineFacts,
+  contextOf: (
+    name: string,
+    node: NodeConfig,
+    facts: EngineFacts,
+    unicast: ReadonlySet<string>,
+  ) => KindContext,
+) {
+  const members = facts.members ?? [];
+  const first = members[0]?.name ?? '';
+  const withIpvs = members.find((member) => member.ipvs)?.name ?? first;
+  const factsOfMember = (member: string | undefined): EngineFacts => {
+    const found = members.find((m) => m.name === member);
+    return found ? { ...facts, ipvs: found.ipvs, ipvsReason: found.ipvsReason } : facts;
+  };
+  const placements = new Map<string, string>();
+  for (const [name, node] of Object.entries(config.topology.nodes)) {
+    if (node.placement !== undefined) {
+      placements.set(name, node.placement);
+      continue;
+    }
+    const trial = getKind(node.kind).build(contextOf(name, node, facts, NO_NETWORKS));
+    const needsKernel = trial.dataPlane === 'ipvs' || (trial.kernel ?? []).length > 0;
+    placements.set(name, needsKernel ? withIpvs : first);
+  }
+  const membersByNetwork = new Map<string, Set<string>>();
+  for (const [name, node] of Object.entries(config.topology.nodes)) {
+    for (const network of Object.keys(node.networks)) {
+      const set = membersByNetwork.get(network) ?? new Set<string>();
+      set.add(placements.get(name) ?? first);
+      membersByNetwork.set(network, set);
+    }
+  }
+  const order = (set: Set<string>) => members.map((m) => m.name).filter((m) => set.has(m));
+  const overlays = new Set(
+    [...membersByNetwork].filter(([, set]) => set.size > 1).map(([network]) => network),
+  );
+  return {
+    overlays: overlays as ReadonlySet<string>,
+    membersOf: (network: string) => order(membersByNetwork.get(network) ?? new Set([first])),
+    placementOf: (node: string) => placements.get(node) ?? first,
+    factsOf: (node: string) => factsOfMember(placements.get(node)),
+  };
 }
 
 /** Where a sandbox lab's node runs: in the guest only when it needs the guest's kernel (IPVS, ipip). */

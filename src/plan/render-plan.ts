@@ -17,15 +17,18 @@ export function renderPlan(plan: Plan, options: { files?: boolean } = {}): strin
     '',
   ];
   for (const network of plan.networks) {
+    const driver = network.overlay
+      ? `Swarm overlay across ${(network.members ?? []).join(', ')} (attachable; OSPF non-broadcast, hellos by unicast)`
+      : network.members
+        ? `bridge on ${network.members.join(', ')}`
+        : 'bridge';
     lines.push(
-      `network ${network.dockerName}: bridge ${network.subnet}, docker pool ${network.ipRange}, gateway ${network.gateway}`,
+      `network ${network.dockerName}: ${driver} ${network.subnet}, docker pool ${network.ipRange}, gateway ${network.gateway}`,
     );
   }
   for (const node of plan.nodes) {
     lines.push('');
-    const where = node.placement
-      ? `, runs ${node.placement === 'guest' ? 'in the sandbox guest' : 'on the host engine'}`
-      : '';
+    const where = node.placement ? `, runs ${whereNodeRuns(plan, node.placement)}` : '';
     lines.push(
       `node ${node.name} (${node.kind}${node.dataPlane ? `, data plane ${node.dataPlane}` : ''}${where})`,
     );
@@ -65,4 +68,9 @@ export function renderPlan(plan: Plan, options: { files?: boolean } = {}): strin
     for (const warning of plan.warnings) lines.push(`warning: ${warning}`);
   }
   return lines.join('\n');
+}
+
+function whereNodeRuns(plan: Plan, placement: string): string {
+  if (plan.networks.some((network) => network.members)) return `on pool engine ${placement}`;
+  return placement === 'guest' ? 'in the sandbox guest' : 'on the host engine';
 }

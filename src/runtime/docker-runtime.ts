@@ -136,12 +136,15 @@ export class DockerRuntime implements ContainerRuntime, ImageStore {
         ...(spec.macvlanParent
           ? // The guest's half of a segment shared with the host engine (see split-runtime.ts).
             { Driver: 'macvlan', Options: { parent: spec.macvlanParent, macvlan_mode: 'bridge' } }
-          : {
-              Driver: 'bridge',
-              // Labs need no way out, and Docker's MASQUERADE rule for one lab's subnet would rewrite
-              // the traffic of another lab that uses the same subnet on an isolated network.
-              Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
-            }),
+          : spec.overlay
+            ? // One segment across a Swarm's engines; attachable, so plain containers can join it.
+              { Driver: 'overlay', Attachable: true }
+            : {
+                Driver: 'bridge',
+                // Labs need no way out, and Docker's MASQUERADE rule for one lab's subnet would rewrite
+                // the traffic of another lab that uses the same subnet on an isolated network.
+                Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
+              }),
         IPAM: {
           Driver: 'default',
           Config: spec.subnet

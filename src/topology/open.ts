@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { TopologyError, type SourceLocation, type TopologyIssue } from '../core/issue.js';
 import type { OwnConfig, TopologyConfig } from '../core/topology.js';
-import { loadTopologyFile, type LoadedTopology } from './load.js';
+import { loadTopologyFile, located, type LoadedTopology } from './load.js';
 import { validateTopology } from './validate.js';
 
 export interface OpenedTopology {
@@ -13,6 +13,8 @@ export interface OpenedTopology {
   config: TopologyConfig;
   /** Contents of the nodes' own config files (`config:`), by the path the topology gives. */
   ownFiles: Record<string, string>;
+  /** Issues found later (e.g. against the engines) as a located error: file:line:col and a fix. */
+  locate(issues: TopologyIssue[]): TopologyError | undefined;
 }
 
 /** A daemon's config is a few kilobytes; a bigger file is the wrong file. */
@@ -27,6 +29,7 @@ export async function openTopology(file: string): Promise<OpenedTopology> {
     text: loaded.text,
     config,
     ownFiles: await readOwnFiles(file, config, loaded),
+    locate: (issues) => located(loaded, issues),
   };
 }
 

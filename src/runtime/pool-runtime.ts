@@ -1,0 +1,162 @@
+/**
+ * A lab across a pool's engines (`up --pool`): each node runs on the member its plan names
+ * (the placement label), a network on one member is a bridge there, and a network across members is
+ * an attachable Swarm overlay created on the manager (the first member), which any member's
+ * containers can join. The Swarm itself is made and put back by swarm.ts.
+ */
+import pLimit, { type LimitFunction } from 'p-limit';
+import { LABEL } from '../core/labels.js';
+import type { DockerRuntime } from './docker-runtime.js';
+import type {
+  ContainerInfo,
+  ContainerRuntime,
+  ContainerSpec,
+  ExecOptions,
+  ExecResult,
+  HelperSpec,
+  NetnsHelperSpec,
+  NetworkInfo,
+  NetworkSpec,
+} from '../core/runtime.js';
+import type { SwarmMember } from './swarm.js';
+
+/**
+ * A worker's first attach to an overlay asks the manager for an address over the Swarm's control
+ * channel; on a slow engine (the sandbox guest) that can time out once ("context deadline
+ * exceeded") and work the next time.
+ */
+const ATTACH_RETRYABLE =
+  /context deadline exceeded|attaching to network failed|network .* not found|could not find/i;
+const ATTACH_ATTEMPTS = 4;
+const ATTACH_PAUSE_MS = 2_000;
+
+export class PoolRuntime implements ContainerRuntime {
+  private readonly sides = new Map<string, DockerRuntime>();
+  private readonly byName: Map<string, DockerRuntime>;
+  /**
+   * A worker starts its containers one at a time: each start attaches to the overlays through the
+   * manager, and several at once on a slow engine time out and leave a half-made attachment
+   * holding the address ("Address already in use" on the next try).
+   */
+  private readonly workerStarts = new Map<DockerRuntime, LimitFunction>();
+
+  constructor(
+    readonly members: SwarmMember[],
+    /** Where helpers run (the IPVS probe asks about the member that has the kernel for it). */
+    private readonly helperMember: string,
+  ) {
+    this.byName = new Map(members.map((member) => [member.name, member.runtime]));
+  }
+
+  get manager(): DockerRuntime {
+    return this.members[0]!.runtime;
+  }
+
+  private member(name: string | undefined): DockerRuntime {
+    return (name !== undefined ? this.byName.get(name) : undefined) ?? this.manager;
+  }
+
+  async createNetwork(spec: NetworkSpec): Promise<string> {
+    if (spec.overlay) return this.manager.createNetwork(spec);
+    return this.member(spec.members?.[0]).createNetwork(spec);
+  }
+
+  /**
+   * Wherever it is: a bridge on its member, an overlay on the manager. A worker's view of an overlay
+   * goes with the manager's (removing it there is refused), so only the manager's answer counts for it.
+   */
+  async removeNetwork(nameOrId: string): Promise<void> {
+    const results = await Promise.allSettled(
+      this.members.map((member) => member.runtime.removeNetwork(nameOrId)),
+    );
+    const failed = results.flatMap((result, i) =>
+      result.status === 'rejected' && (i === 0 || !/swarm|scope/i.test(String(result.reason)))
+        ? [result.reason]
+        : [],
+    );
+    if (failed.length > 0) throw failed[0];
+  }
+
+  async listNetworks(labelFilter?: Record<string, string | true>): Promise<NetworkInfo[]> {
+    const all = await Promise.all(this.members.map((member) => member.runtime.listNetworks(labelFilter)));
+    const byName = new Map<string, NetworkInfo>();
+    for (const network of all.flat())
+      if (!byName.has(network.name)) byName.set(network.name, { ...network, id: network.name });
+    return [...byName.values()];
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const side = this.member(spec.labels[LABEL.placement]);
+    const id = await retryAttach(
+      () => side.createContainer(spec),
+      async () => {
+        await side.removeContainer(spec.name).catch(() => undefined);
+      },
+    );
+    this.sides.set(id, side).set(spec.name, side);
+    return id;
+  }
+
+  async startContainer(nameOrId: string): Promise<void> {
+    const side = await this.sideOf(nameOrId);
+    if (side === this.manager) return side.startContainer(nameOrId);
+    const oneAtATime = this.workerStarts.get(side) ?? pLimit(1);
+    this.workerStarts.set(side, oneAtATime);
+    await oneAtATime(() => retryAttach(() => side.startContainer(nameOrId)));
+  }
+
+  async stopContainer(nameOrId: string, graceSeconds: number): Promise<void> {
+    await (await this.sideOf(nameOrId)).stopContainer(nameOrId, graceSeconds);
+  }
+
+  async removeContainer(nameOrId: string): Promise<void> {
+    await (await this.sideOf(nameOrId)).removeContainer(nameOrId);
+  }
+
+  async listContainers(labelFilter?: Record<string, string | true>): Promise<ContainerInfo[]> {
+    const all = await Promise.all(this.members.map((member) => member.runtime.listContainers(labelFilter)));
+    all.forEach((containers, i) => {
+      const side = this.members[i]!.runtime;
+      for (const container of containers) this.sides.set(container.id, side).set(container.name, side);
+    });
+    return all.flat();
+  }
+
+  async exec(container: string, cmd: string[], options?: ExecOptions): Promise<ExecResult> {
+    return (await this.sideOf(container)).exec(container, cmd, options);
+  }
+
+  async runHelper(spec: HelperSpec): Promise<ExecResult> {
+    return this.member(this.helperMember).runHelper(spec);
+  }
+
+  async runInNetns(spec: NetnsHelperSpec): Promise<ExecResult> {
+    return (await this.sideOf(spec.target)).runInNetns(spec);
+  }
+
+  async endpointOf(container: string): Promise<string> {
+    return (await this.sideOf(container)).endpoint;
+  }
+
+  private async sideOf(nameOrId: string): Promise<DockerRuntime> {
+    if (!this.sides.has(nameOrId)) await this.listContainers();
+    return this.sides.get(nameOrId) ?? this.manager;
+  }
+}
+
+/** Runs `attempt` again (after `undo`) while it fails the way a slow first overlay attach does. */
+export async function retryAttach<T>(
+  attempt: () => Promise<T>,
+  undo: () => Promise<void> = async () => {},
+  pauseMs = ATTACH_PAUSE_MS,
+): Promise<T> {
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (tries >= ATTACH_ATTEMPTS || !ATTACH_RETRYABLE.test((error as Error).message)) throw error;
+      await undo();
+      await new Promise((resolve) => setTimeout(resolve, pauseMs * tries));
+    }
+  }
+}
