@@ -5,6 +5,7 @@ import { teardownLab } from '../apply/teardown.js';
 import { labNameFor } from '../cli/lab-name.js';
 import { poolFlag } from '../cli/class-engines.js';
 import { withLabLock } from '../lab/lab-lock.js';
+import { LABEL } from '../core/labels.js';
 
 export interface DownResult {
   lab: string | null;
@@ -48,16 +49,19 @@ export default class Down extends LblabCommand {
     if (across && engines.length > 1) {
       // A lab across the pool first, as one (its overlay goes once no member's node uses it).
       const runtime = across.poolRuntimeOf(engines);
-      const fromPool =
-        lab === undefined
-          ? await teardownLab(runtime, lab)
-          : await withLabLock(
-              lab,
-              () => teardownLab(runtime, lab),
-              (line) => this.progress(line),
-            );
-      removed.containers.push(...fromPool.containers);
-      removed.networks.push(...fromPool.networks);
+      const teardown = () => teardownLab(runtime, lab);
+      try {
+        const fromPool =
+          lab === undefined
+            ? await teardown()
+            : await withLabLock(lab, teardown, (line) => this.progress(line));
+        removed.containers.push(...fromPool.containers);
+        removed.networks.push(...fromPool.networks);
+      } catch (error) {
+        // An overlay held by a stale attach goes with the Swarm lblab made: leave it, then look again.
+        removed.swarmLeft = await across.restorePoolSwarm(engines, (line) => this.progress(line));
+        if ((await runtime.listNetworks({ [LABEL.lab]: lab ?? true })).length > 0) throw error;
+      }
     }
     for (const engine of engines) {
       // A named lab waits for an up or down of it that is still running (see lab-lock.ts).
@@ -73,7 +77,8 @@ export default class Down extends LblabCommand {
       removed.containers.push(...fromEngine.containers);
       removed.networks.push(...fromEngine.networks);
     }
-    if (across) removed.swarmLeft = await across.restorePoolSwarm(engines, (line) => this.progress(line));
+    if (across && !removed.swarmLeft)
+      removed.swarmLeft = await across.restorePoolSwarm(engines, (line) => this.progress(line));
     const what = lab ? `lab ${lab}` : 'all lblab labs';
     this.log(
       removed.containers.length + removed.networks.length === 0

@@ -14,6 +14,7 @@ export default class PlanCommand extends LblabCommand {
     '<%= config.bin %> plan topologies/ecmp-lvs-dr.yml',
     '<%= config.bin %> plan topologies/ecmp-lvs-dr.yml --engine docker --files',
     '<%= config.bin %> plan topologies/ecmp-lvs-dr.yml --json',
+    '<%= config.bin %> plan topologies/ecmp-lvs-dr.yml --pool pool.yml',
   ];
   static override args = { file: Args.string({ description: 'topology file', required: true }) };
   static override flags = {
@@ -24,6 +25,11 @@ export default class PlanCommand extends LblabCommand {
       allowNo: true,
     }),
     files: Flags.boolean({ description: 'also print the content of every file written into the nodes' }),
+    pool: Flags.string({
+      description:
+        "plan the lab across the engines of a pool file, as `up --pool` runs it (the sandbox's kernel taken as having IPVS, a remote one's as not)",
+      exclusive: ['engine', 'ipvs'],
+    }),
   };
 
   async run(): Promise<Plan> {
@@ -35,6 +41,21 @@ export default class PlanCommand extends LblabCommand {
       import('../images/node-image.js'),
     ]);
     const topology = await openTopology(args.file);
+    if (flags.pool) {
+      const { plannedPoolFacts, placementIssues } = await import('../lab/pool-lab.js');
+      const { directorsWantingIpvs } = await import('../lab/lab.js');
+      const facts = await plannedPoolFacts(flags.pool);
+      const misplaced = topology.locate(
+        placementIssues(topology.config, facts.members, directorsWantingIpvs(topology.config).demanded),
+      );
+      if (misplaced) throw misplaced;
+      const plan = planTopology(topology, { labName: flags.name, defaultImage: await nodeImageRef(), facts });
+      this.log(
+        `engine: ${(facts.members ?? []).map((m) => m.name).join('+')} (across the engines of ${flags.pool})`,
+      );
+      this.log(renderPlan(plan, { files: flags.files }));
+      return plan;
+    }
     const { plannedEngine } = await import('../lab/select-engine.js');
     const engine = await plannedEngine(flags.engine as EngineChoice);
     const facts =

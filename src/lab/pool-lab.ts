@@ -3,7 +3,7 @@
  * on its member (runtime/pool-runtime.ts), what compile must know of each member's kernel, located
  * errors for placements that cannot be, and the Swarm made for the lab's overlays and put back after.
  */
-import type { PoolMemberFacts } from '../core/engine.js';
+import type { EngineFacts, PoolMemberFacts } from '../core/engine.js';
 import type { TopologyIssue } from '../core/issue.js';
 import type { Plan } from '../core/plan.js';
 import type { TopologyConfig } from '../core/topology.js';
@@ -11,10 +11,11 @@ import { DockerRuntime } from '../runtime/docker-runtime.js';
 import type { Engine } from '../runtime/engine.js';
 import { PoolRuntime } from '../runtime/pool-runtime.js';
 import { SplitRuntime } from '../runtime/split-runtime.js';
-import { joinSwarm, restoreSwarm, type SwarmMember } from '../runtime/swarm.js';
+import { joinSwarm, leaveLostSwarm, restoreSwarm, type SwarmMember } from '../runtime/swarm.js';
 import type { ContainerRuntime } from '../core/runtime.js';
 import type { IpvsDemand } from '../apply/preflight.js';
 import { connectPool, loadPool, type ConnectOptions } from './engine-pool.js';
+import { plannedEngine } from './select-engine.js';
 
 /** An engine for a lab across a pool: its members, each with its own engine (probes, images). */
 export interface PoolLabEngine extends Engine {
@@ -72,6 +73,28 @@ export async function poolLabEngine(file: string, options: ConnectOptions = {}):
 }
 
 /**
+ * What `plan --pool` assumes of each member without touching it: the sandbox's kernel has IPVS, the
+ * local engine's is this machine's, a remote one's is unknown (up probes it), so taken as without.
+ */
+export async function plannedPoolFacts(file: string): Promise<EngineFacts> {
+  const pool = await loadPool(file);
+  const local = (await plannedEngine('docker')).facts;
+  const members: PoolMemberFacts[] = pool.members.map((member) => {
+    if (member.endpoint === 'sandbox') return { name: member.name, kind: 'sandbox', ipvs: true };
+    if (member.endpoint === 'local')
+      return { name: member.name, kind: 'docker', ipvs: local.ipvs, ipvsReason: local.ipvsReason };
+    return {
+      name: member.name,
+      kind: 'docker',
+      ipvs: false,
+      ipvsReason: `plan does not look at ${member.endpoint}'s kernel; up probes it`,
+    };
+  });
+  const slowest = members.some((member) => member.kind === 'sandbox') ? 'sandbox' : 'docker';
+  return { engine: slowest, ipvs: members.some((m) => m.ipvs), members };
+}
+
+/**
  * Placements that cannot be, as located errors: a name the pool does not have, a node that needs
  * IPVS on a member whose kernel has none, or any placement without a pool. Pure.
  */
@@ -89,7 +112,7 @@ export function placementIssues(
       issues.push({
         path,
         message: `node ${name} is placed on engine "${node.placement}", but the lab runs on one engine`,
-        fix: 'run it across engines with --pool FILE (or LBLAB_POOL), or remove placement:',
+        fix: 'run it across engines with up --pool FILE, or remove placement:',
       });
       continue;
     }
@@ -121,6 +144,11 @@ export function placementIssues(
 /** Makes the Swarm a plan's overlays need (nothing when the lab has none); returns who was brought in. */
 export async function swarmForPlan(engine: PoolLabEngine, plan: Plan, progress: (line: string) => void) {
   if (!plan.networks.some((network) => network.overlay)) return [];
+  for (const [i, member] of engine.members.entries()) {
+    const swarmMember = engine.runtime.members[i]!;
+    if (member.kind === 'sandbox' && (await leaveLostSwarm(swarmMember)))
+      progress(`swarm: ${member.name} left a Swarm it had lost (the sandbox guest is lblab's own engine)`);
+  }
   return joinSwarm(engine.runtime.members, progress);
 }
 

@@ -76,7 +76,8 @@ export interface DockerRuntimeOptions {
 
 export class DockerRuntime implements ContainerRuntime, ImageStore {
   private readonly execSlots: LimitFunction | undefined;
-  private readonly scope: Record<string, string>;
+  /** The labels this engine stamps on what it creates and filters by (see DockerRuntimeOptions.scope). */
+  readonly scope: Record<string, string>;
 
   constructor(
     readonly docker: Docker,

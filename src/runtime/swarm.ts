@@ -128,6 +128,35 @@ async function removeIngress(manager: SwarmMember): Promise<void> {
     await manager.runtime.docker.getNetwork(network.Id).remove();
 }
 
+/** `swarm leave --force`, again when a slow engine times out inside it (it then is still active). */
+async function leave(member: SwarmMember): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await member.runtime.docker.swarmLeave({ force: true });
+      return;
+    } catch (error) {
+      if ((await swarmInfo(member)).LocalNodeState === 'inactive') return;
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
+/**
+ * An engine whose Swarm is gone (its manager left or was lost while it was away) waits for it for
+ * ever ("pending"). For an engine lblab owns outright (the sandbox guest) that is only a leftover
+ * of an earlier lab: it leaves, so it can join anew. Returns whether it had to.
+ */
+export async function leaveLostSwarm(member: SwarmMember): Promise<boolean> {
+  const state = (await swarmInfo(member)).LocalNodeState;
+  if (state !== 'pending' && state !== 'error') return false;
+  await leave(member);
+  await member.runtime.docker
+    .getNetwork(GWBRIDGE)
+    .remove()
+    .catch(() => undefined);
+  return true;
+}
+
 /** Labels the Swarm node lblab brought in (on the manager, which holds the node list). */
 async function markNode(manager: SwarmMember, nodeId: string, gwbridgeBefore: boolean): Promise<void> {
   const node = manager.runtime.docker.getNode(nodeId);
@@ -140,16 +169,29 @@ async function markNode(manager: SwarmMember, nodeId: string, gwbridgeBefore: bo
   });
 }
 
-/** Whether any lab's overlay is still on the Swarm (then it stays as it is). */
-async function labOverlaysRemain(manager: SwarmMember): Promise<boolean> {
-  const networks = await manager.runtime.docker.listNetworks({
-    filters: { driver: ['overlay'], label: [LABEL.lab] },
-  });
-  return networks.length > 0;
+/**
+ * Whether a lab still uses the Swarm: one of its containers, on any member, is on an overlay. An
+ * overlay with no container left goes with the Swarm (an attach that timed out can leave a task
+ * that keeps the manager from removing it on its own).
+ */
+async function labsStillOnOverlays(members: SwarmMember[]): Promise<boolean> {
+  const overlays = await members[0]!.runtime.docker.listNetworks({ filters: { driver: ['overlay'] } });
+  const names = new Set(overlays.map((network) => network.Name));
+  for (const member of members) {
+    const containers = await member.runtime.docker.listContainers({
+      all: true,
+      filters: { label: [LABEL.lab] },
+    });
+    const onOverlay = containers.some((container) =>
+      Object.keys(container.NetworkSettings?.Networks ?? {}).some((network) => names.has(network)),
+    );
+    if (onOverlay) return true;
+  }
+  return false;
 }
 
 /**
- * Puts back what joinSwarm changed, once no lab overlay is left: every engine lblab brought in
+ * Puts back what joinSwarm changed, once no lab container is on an overlay: every engine lblab brought in
  * leaves (workers first), and loses the docker_gwbridge it did not have before. Returns who left.
  */
 export async function restoreSwarm(
@@ -160,7 +202,7 @@ export async function restoreSwarm(
   if (!manager) return [];
   const managerState = await swarmInfo(manager);
   if (managerState.LocalNodeState !== 'active' || !managerState.ControlAvailable) return [];
-  if (await labOverlaysRemain(manager)) return [];
+  if (await labsStillOnOverlays(members)) return [];
   const nodes = (await manager.runtime.docker.listNodes()) as {
     ID: string;
     Spec?: { Labels?: Record<string, string> };
@@ -172,7 +214,7 @@ export async function restoreSwarm(
     const labels = marks.get(state.NodeID ?? '');
     if (state.LocalNodeState !== 'active' || labels?.[JOINED] !== 'true') continue;
     onProgress(`swarm: ${member.name} leaves the Swarm lblab brought it into`);
-    await member.runtime.docker.swarmLeave({ force: true });
+    await leave(member);
     if (member !== manager && state.NodeID) {
       // The manager would list the worker as down for good; it is gone on purpose.
       await manager.runtime.docker

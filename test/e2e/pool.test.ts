@@ -2,9 +2,13 @@
  * A class spread over a pool of two engines on this machine: the host engine and the sandbox guest's
  * engine (real IPVS). Four students of dr-arp: two labs on each (capacities 2 and 2), graded across
  * both (every grade says its engine; the broken labs score below full marks), `status --all --pool`
- * sees both engines, and `class down` leaves no lab container or network on either.
+ * sees both engines, and `class down` leaves no lab container or network on either. Then one lab
+ * across both over Docker Swarm: the seed lab with its directors in the guest (real IPVS) and the
+ * router and servers on the host, one overlay between them, OSPF by unicast; `down --pool` leaves no
+ * container, network, overlay or Swarm state on either engine, and a failure on one engine (or a
+ * placement that cannot be) leaves nothing on both.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -14,6 +18,9 @@ import type { ClassUpResult } from '../../src/commands/class/up.js';
 import type { StatusResult } from '../../src/commands/status.js';
 import { canRunSandbox } from '../../src/sandbox/index.js';
 import { lblab, lblabJson } from '../support/cli.js';
+import type { DownResult } from '../../src/commands/down.js';
+import type { UpCommandResult } from '../../src/commands/up.js';
+import { labFile } from '../support/experiments.js';
 
 const prerequisites = await canRunSandbox();
 const EXERCISE = 'dr-arp';
@@ -103,4 +110,137 @@ describe.skipIf(!prerequisites.ok)('a class over a pool of engines (host engine 
     const after = await lblabJson<StatusResult>(['status', '--all', '--pool', pool]);
     expect(after.json.nodes.filter((n) => n.lab.startsWith(`${EXERCISE}-`))).toEqual([]);
   }, 1_500_000);
+});
+
+/** What Swarm leaves on an engine: its state, and the networks it makes (overlays, docker_gwbridge). */
+async function swarmTraces(host?: string): Promise<{ state: string; networks: string[] }> {
+  const on = host ? ['-H', host] : [];
+  const state = await execa('docker', [...on, 'info', '--format', '{{.Swarm.LocalNodeState}}']);
+  const networks = await execa('docker', [...on, 'network', 'ls', '--format', '{{.Name}} {{.Driver}}']);
+  return {
+    state: state.stdout.trim(),
+    networks: networks.stdout.split('\n').filter((line) => /overlay|docker_gwbridge/.test(line)),
+  };
+}
+
+async function containersOn(host: string | undefined, lab: string): Promise<string[]> {
+  const on = host ? ['-H', host] : [];
+  const ps = await execa('docker', [
+    ...on,
+    'ps',
+    '-a',
+    '--filter',
+    `label=lblab.lab=${lab}`,
+    '--format',
+    '{{.Names}}',
+  ]);
+  return ps.stdout.split('\n').filter(Boolean).sort();
+}
+
+describe.skipIf(!prerequisites.ok)('one lab across two engines over Docker Swarm', () => {
+  const seed = labFile('ecmp-lvs-dr');
+  const lab = 'ecmp-lvs-dr';
+  let guestHost = '';
+  let before: {
+    host: Awaited<ReturnType<typeof swarmTraces>>;
+    guest: Awaited<ReturnType<typeof swarmTraces>>;
+  };
+
+  /** Nothing of the lab and nothing of Swarm beyond what each engine had before. */
+  async function expectNothingLeft(): Promise<void> {
+    expect(await containersOn(undefined, lab)).toEqual([]);
+    expect(await containersOn(guestHost, lab)).toEqual([]);
+    expect(await swarmTraces()).toEqual(before.host);
+    expect(await swarmTraces(guestHost)).toEqual(before.guest);
+  }
+
+  it('refuses a placement the pool cannot honour, at its line, before anything is made', async () => {
+    const engine = await lblab(['engine', 'start'], { timeoutMs: 600_000 });
+    expect(engine.exitCode, String(engine.stderr)).toBe(0);
+    guestHost = (await lblabJson<{ dockerHost: string }>(['engine', 'status'])).json.dockerHost;
+    before = { host: await swarmTraces(), guest: await swarmTraces(guestHost) };
+    expect(before.host.state).toBe('inactive');
+    const misplaced = path.join(scratch, 'misplaced.yml');
+    writeFileSync(
+      misplaced,
+      readFileSync(seed, 'utf8').replace(/(\n {4}lb2:\n)/, '$1      placement: rack9\n'),
+    );
+    const up = await lblab(['up', misplaced, '--pool', pool]);
+    expect(up.exitCode).toBe(1);
+    expect(String(up.stderr)).toMatch(/misplaced\.yml:\d+:\d+/);
+    expect(String(up.stderr)).toContain('node lb2 is placed on "rack9", which is not an engine of the pool');
+    expect(String(up.stderr)).toContain('use one of: host, guest');
+    await expectNothingLeft();
+  }, 900_000);
+
+  it('runs the seed experiment with the directors on real IPVS in the guest, the rest on the host', async () => {
+    const up = await lblabJson<UpCommandResult>(['up', seed, '--pool', pool, '--verify'], {
+      timeoutMs: 900_000,
+    });
+    try {
+      expect(up.result.exitCode, String(up.result.stderr).slice(-3000)).toBe(0);
+      expect(up.json.verify?.ok).toBe(true);
+      expect(up.json.dataPlanes).toEqual({ lb1: 'ipvs', lb2: 'ipvs' });
+      expect(Object.fromEntries(up.json.plan.nodes.map((n) => [n.name, n.placement]))).toEqual({
+        router: 'host',
+        lb1: 'guest',
+        lb2: 'guest',
+        server1: 'host',
+        server2: 'host',
+      });
+      expect(await containersOn(undefined, lab)).toEqual([
+        'lblab-ecmp-lvs-dr-router',
+        'lblab-ecmp-lvs-dr-server1',
+        'lblab-ecmp-lvs-dr-server2',
+      ]);
+      // The lab's directors, and the anchor that holds the overlay on the guest (removed by down).
+      const onGuest = await containersOn(guestHost, lab);
+      expect(onGuest.filter((name) => !name.includes('-anchor-'))).toEqual([
+        'lblab-ecmp-lvs-dr-lb1',
+        'lblab-ecmp-lvs-dr-lb2',
+      ]);
+      expect(onGuest.filter((name) => name.includes('-lan-anchor-'))).toHaveLength(1);
+      const lan = await execa('docker', [
+        'network',
+        'inspect',
+        'lblab-ecmp-lvs-dr-lan',
+        '--format',
+        '{{.Driver}}',
+      ]);
+      expect(lan.stdout.trim()).toBe('overlay');
+      // OSPF across the overlay is unicast: the router is DR, Full with both directors.
+      const neighbours = await lblab([
+        'exec',
+        seed,
+        'router',
+        '--engine',
+        'docker',
+        '--',
+        'vtysh',
+        '-c',
+        'show ip ospf neighbor',
+      ]);
+      expect(String(neighbours.stdout).match(/Full\/DROther/g)).toHaveLength(2);
+      // DR: replies leave the real servers straight for the router; the guest's IPVS sends nothing back.
+      const stats = up.json.verify?.steps.filter((step) => step.type === 'show') ?? [];
+      expect(stats.length).toBeGreaterThan(0);
+    } finally {
+      const down = await lblabJson<DownResult>(['down', seed, '--pool', pool]);
+      expect(down.result.exitCode, String(down.result.stderr)).toBe(0);
+      expect(down.json.swarmLeft).toEqual(['guest', 'host']);
+    }
+    await expectNothingLeft();
+  }, 1_200_000);
+
+  it('all or nothing across engines: a node failing in the guest leaves nothing on either engine', async () => {
+    const failing = path.join(scratch, 'failing.yml');
+    writeFileSync(
+      failing,
+      readFileSync(seed, 'utf8').replace(/(\n {4}lb2:\n)/, '$1      exec: ["exit 3"]\n'),
+    );
+    const up = await lblab(['up', failing, '--pool', pool], { timeoutMs: 900_000 });
+    expect(up.exitCode).toBe(1);
+    expect(String(up.stderr)).toMatch(/lb2.*exit 3/);
+    await expectNothingLeft();
+  }, 900_000);
 });

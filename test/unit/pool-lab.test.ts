@@ -11,6 +11,7 @@ import { compile, overlayDynamicRange } from '../../src/plan/compile.js';
 import { renderPlan } from '../../src/plan/render-plan.js';
 import { parseTopologyText } from '../../src/topology/load.js';
 import { validateTopology } from '../../src/topology/validate.js';
+import { placementIssues } from '../../src/lab/pool-lab.js';
 
 const FILE = '/labs/ecmp-lvs-dr.yml';
 const SEED_TEXT = readFileSync('topologies/ecmp-lvs-dr.yml', 'utf8');
@@ -127,5 +128,39 @@ describe('overlayDynamicRange: where Swarm may put its own per-engine addresses'
     expect(overlayDynamicRange('10.0.0.0/28', ['10.0.0.1', '10.0.0.9'])).toBe('10.0.0.12/30');
     const all = Array.from({ length: 4 }, (_, i) => `10.0.0.${i}`);
     expect(overlayDynamicRange('10.0.0.0/30', all)).toBe('10.0.0.0/30');
+  });
+});
+
+describe('placementIssues: placements that cannot be, located in the topology', () => {
+  const config = (text: string) => validateTopology(parseTopologyText(FILE, Buffer.from(text)));
+  const lb2On = (member: string) => SEED_TEXT.replace(/(\n {4}lb2:\n)/, `$1      placement: ${member}\n`);
+
+  it('a name the pool does not have: the fix lists the names', () => {
+    expect(placementIssues(config(lb2On('rack9')), POOL.members, [])).toEqual([
+      {
+        path: ['topology', 'nodes', 'lb2', 'placement'],
+        message: 'node lb2 is placed on "rack9", which is not an engine of the pool',
+        fix: 'use one of: host, guest',
+      },
+    ]);
+  });
+
+  it('a director that needs IPVS on an engine without it: the fix names the engine with IPVS', () => {
+    const demanded = [{ node: 'lb2', why: 'it sets engine: ipvs' }];
+    expect(placementIssues(config(lb2On('host')), POOL.members, demanded)).toEqual([
+      {
+        path: ['topology', 'nodes', 'lb2', 'placement'],
+        message: 'lb2 needs IPVS (it sets engine: ipvs), but the kernel of host has none (no ip_vs module)',
+        fix: 'place it on guest, or remove placement: and lblab picks one with IPVS',
+      },
+    ]);
+    expect(placementIssues(config(lb2On('guest')), POOL.members, demanded)).toEqual([]);
+  });
+
+  it('a placement with no pool at all', () => {
+    const issues = placementIssues(config(lb2On('guest')), undefined, []);
+    expect(issues.map((issue) => issue.fix)).toEqual([
+      'run it across engines with up --pool FILE, or remove placement:',
+    ]);
   });
 });
