@@ -40,8 +40,9 @@ export async function stopNode(ctx: NodeContext, node: PlannedNode): Promise<num
 export async function startNode(ctx: NodeContext, node: PlannedNode, signal?: AbortSignal): Promise<boolean> {
   if ((await nodeState(ctx, node)) === 'running') return false;
   await ctx.runtime.startContainer(node.containerName);
-  // Pid files from the last run would name processes of the old pid namespace.
-  const script = `find /run -maxdepth 1 -name '*.pid' -delete; exec sh ${SETUP_SCRIPT_PATH}`;
+  // Pid files from the last run would name processes of the old pid namespace; a delay line's
+  // state (impair) went with the old network namespace.
+  const script = `find /run -maxdepth 1 \\( -name '*.pid' -o -name 'lblab-delay-*' \\) -delete; exec sh ${SETUP_SCRIPT_PATH}`;
   const setup = await ctx.runtime.exec(node.containerName, ['sh', '-c', script], {
     timeoutMs: SETUP_TIMEOUT_MS * ctx.plan.tuning.timeoutScale,
     ...(signal && { signal }),

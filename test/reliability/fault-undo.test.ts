@@ -54,6 +54,8 @@ beforeAll(async () => {
     `${lab}verify:
   - name: a loses its link
     link: { node: a, dev: eth0, state: down }
+  - name: b's link gets slow
+    impair: { node: b, dev: eth0, delay: 100ms, loss: 1% }
   - name: a long experiment
     exec: { node: b, cmd: "sleep 60", timeout: 2m }
 `,
@@ -82,27 +84,48 @@ async function linkAndRoutes(): Promise<string> {
   return String(result.stdout);
 }
 
-describe('a fault injected by verify', () => {
-  it('SIGTERM during the next, long step: the step ends early, the link and its route come back, exit 143', async () => {
+/** b's qdiscs, egress filters, links, /run and any delay-line process: all an impairment touches. */
+async function impairmentOfB(): Promise<string> {
+  const result = await lblab([
+    'exec',
+    file,
+    'b',
+    ...ENGINE,
+    '--',
+    'sh',
+    '-c',
+    'tc qdisc show; tc filter show dev eth0 egress; ip -o link show | cut -d" " -f2; ls /run; pgrep -f "lblab [d]elay line"; true',
+  ]);
+  return String(result.stdout);
+}
+
+describe('faults injected by verify', () => {
+  it('SIGTERM during the next, long step: the step ends early, the link, its route and the slow link come back, exit 143', async () => {
     const before = await linkAndRoutes();
     expect(before).toContain('state UP');
     expect(before).toContain('10.99.0.0/16 via 10.244.7.11 dev eth0');
+    const bBefore = await impairmentOfB();
 
     const started = Date.now();
     const verify = startCommand('verify', [file, ...ENGINE]);
     await verify.waitFor('eth0 up -> down');
     expect(await linkAndRoutes()).toContain('state DOWN');
+    // netem where the kernel has it, else lblab's delay line: either changes what b shows.
+    await verify.waitFor('(b): eth0: ');
+    expect(await impairmentOfB()).not.toBe(bBefore);
     verify.child.kill('SIGTERM');
     const result = await verify.child;
     expect(result.exitCode).toBe(143);
     expect(verify.stderr()).toContain('verify: undone: eth0 up on a');
+    expect(verify.stderr()).toContain('verify: undone: eth0 on b unimpaired');
     expect(verify.stderr()).toContain(
-      'interrupted by SIGTERM; verify interrupted in step 2 of 2 ("a long experiment"); 1 fault(s) undone',
+      'interrupted by SIGTERM; verify interrupted in step 3 of 3 ("a long experiment"); 2 fault(s) undone',
     );
     // The 60 s step did not hold Ctrl-C back.
-    expect(Date.now() - started).toBeLessThan(40_000);
+    expect(Date.now() - started).toBeLessThan(60_000);
     expect(await linkAndRoutes()).toBe(before);
-  }, 120_000);
+    expect(await impairmentOfB()).toBe(bBefore);
+  }, 150_000);
 });
 
 describe('a node stopped by verify', () => {

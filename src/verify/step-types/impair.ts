@@ -1,23 +1,62 @@
 /**
- * impair: make a node's interface a bad link with `tc netem` (delay, jitter, loss, rate), or `clear`
- * it. A fault: the interface's qdisc as it was is put back when the run ends. Needs a kernel with
- * netem (sch_netem); the sandbox guest's has it.
+ * impair: make a node's interface a bad link (delay, jitter, loss, rate), or `clear` it. With `tc
+ * netem` where the kernel has sch_netem (the sandbox guest's has it); else with lblab's delay line
+ * in user space (delay-line.ts), which does the same to every frame the interface sends. A fault:
+ * the interface as it was (netem, a delay line, or neither) is put back when the run ends.
  */
 import type { TopologyIssue } from '../../core/issue.js';
+import type { PlannedNode } from '../../core/plan.js';
+import type { ExecResult } from '../../core/runtime.js';
 import { parseDuration } from '../../util/duration.js';
+import {
+  clearDelayLineCommand,
+  delayLineStateFile,
+  impairmentOf,
+  parseDelayLineState,
+  rateBitsPerSecond,
+  startDelayLineCommand,
+  type Impairment,
+} from '../delay-line.js';
 import { inNetns } from '../node-control.js';
 import { defineStepType, failedToRun, outputLine, toEvidence, type VerifyStep } from '../step-type.js';
+import type { Evidence } from '../report.js';
 
-export interface ImpairStep extends VerifyStep {
+export interface ImpairStep extends VerifyStep, Impairment {
   type: 'impair';
   dev: string;
-  delayMs?: number;
-  jitterMs?: number;
-  /** Percent of packets dropped. */
-  lossPercent?: number;
-  /** tc's rate, e.g. `10mbit`. */
-  rate?: string;
   clear: boolean;
+}
+
+/** What an interface had before a step: netem's arguments, a delay line's figures, or nothing. */
+export type PreviousImpairment =
+  { kind: 'netem'; args: string[] } | { kind: 'delay-line'; impairment: Impairment } | undefined;
+
+const LINE_MARK = '--- delay line';
+
+/** Reads the interface's root qdisc and its delay-line state in one exec (a slow engine pays per exec). */
+function showCommand(dev: string): string[] {
+  return [
+    'sh',
+    '-c',
+    `tc qdisc show dev "$1" root || exit $?; echo '${LINE_MARK}'; cat "$2" 2>/dev/null; exit 0`,
+    'impair',
+    dev,
+    delayLineStateFile(dev),
+  ];
+}
+
+/** The impairment `showCommand`'s output shows on the interface. */
+export function previousImpairment(show: string): PreviousImpairment {
+  const [qdiscs = '', line = ''] = show.split(`${LINE_MARK}\n`);
+  const state = parseDelayLineState(line);
+  if (state) return { kind: 'delay-line', impairment: impairmentOf(state) };
+  const args = previousNetem(qdiscs);
+  return args ? { kind: 'netem', args } : undefined;
+}
+
+/** The step's figures in words: `delay 200ms 20ms loss 1%`. */
+function describe(impairment: Impairment): string {
+  return netemArgs(impairment).join(' ');
 }
 
 interface RawImpair {
@@ -95,6 +134,13 @@ export const impairStep = defineStepType<ImpairStep, RawImpair>({
     if (step.lossPercent !== undefined && !(step.lossPercent >= 0 && step.lossPercent <= 100)) {
       issues.push({ path: at('loss'), message: `loss must be from 0% to 100%, not ${step.lossPercent}%` });
     }
+    if (step.rate !== undefined && rateBitsPerSecond(step.rate) === undefined) {
+      issues.push({
+        path: at('rate'),
+        message: `rate "${step.rate}" is not a rate`,
+        fix: 'give a number and a unit, as tc does: 10mbit, 512kbit, 1mbps (bytes per second)',
+      });
+    }
     if (step.delayMs !== undefined && step.delayMs > 60_000) {
       issues.push({
         path: at('delay'),
@@ -106,50 +152,120 @@ export const impairStep = defineStepType<ImpairStep, RawImpair>({
   },
   async run(step, { runtime, node, undoLater }) {
     const inNode = (cmd: string[]) => inNetns(runtime, node, cmd);
-    const show = ['tc', 'qdisc', 'show', 'dev', step.dev, 'root'];
-    const before = await inNode(show);
-    const evidence = [toEvidence('before', show, before)];
+    const evidence: Evidence[] = [];
+    const exec = async (label: string, cmd: string[]): Promise<ExecResult> => {
+      const result = await inNode(cmd);
+      evidence.push(toEvidence(label, cmd, result));
+      return result;
+    };
+    const before = await exec('before', showCommand(step.dev));
     if (before.exitCode !== 0) {
       return failedToRun('', evidence, `${node.name} has no interface ${step.dev}: ${outputLine(before)}`);
     }
-    const previous = previousNetem(before.stdout);
-    const set = step.clear
-      ? ['tc', 'qdisc', 'del', 'dev', step.dev, 'root']
-      : ['tc', 'qdisc', 'replace', 'dev', step.dev, 'root', 'netem', ...netemArgs(step)];
+    const previous = previousImpairment(before.stdout);
     if (step.clear && previous === undefined) {
       return { verdict: 'pass', summary: `${step.dev} had no impairment`, expectations: [], evidence };
     }
-    const changed = await inNode(set);
-    evidence.push(toEvidence('tc', set, changed));
-    if (changed.exitCode !== 0) {
-      const why = /unknown|No such file/i.test(changed.stderr)
-        ? `this kernel has no netem (tc: ${outputLine(changed)}): impairments need sch_netem; the sandbox engine's kernel has it (--engine sandbox)`
-        : `tc exited ${changed.exitCode}: ${outputLine(changed)}`;
-      return failedToRun('', evidence, why);
+    // A new impairment replaces the one there, as `tc qdisc replace` does.
+    if (previous !== undefined) {
+      const removed = await removeImpairment(exec, step.dev);
+      if (removed.exitCode !== 0) {
+        return failedToRun('', evidence, `the impairment on ${step.dev} stays: ${outputLine(removed)}`);
+      }
     }
-    undoLater(
-      `${step.dev} on ${node.name} ${previous ? `back to netem ${previous.join(' ')}` : 'unimpaired'}`,
-      async () => {
-        const back = previous
-          ? ['tc', 'qdisc', 'replace', 'dev', step.dev, 'root', 'netem', ...previous]
-          : [
-              'sh',
-              '-c',
-              'tc qdisc show dev "$1" root | grep -q "^qdisc netem" || exit 0; tc qdisc del dev "$1" root',
-              'undo',
-              step.dev,
-            ];
-        const result = await inNode(back);
-        if (result.exitCode !== 0) throw new Error(`tc exited ${result.exitCode}: ${outputLine(result)}`);
-      },
-    );
+    undoLater(`${step.dev} on ${node.name} ${previousText(previous)}`, async () => {
+      const undo = (_label: string, cmd: string[]) => inNode(cmd);
+      const removed = await removeImpairment(undo, step.dev);
+      if (removed.exitCode !== 0) throw new Error(`the impairment stays: ${outputLine(removed)}`);
+      if (previous === undefined) return;
+      const back = await setImpairment(undo, node, step.dev, previous);
+      if ('error' in back) throw new Error(back.error);
+    });
+    if (step.clear) {
+      return {
+        verdict: 'pass',
+        summary: `${step.dev}: ${previousText(previous).replace(/^back to /, '')} removed`,
+        expectations: [],
+        evidence,
+      };
+    }
+    const set = await setImpairment(exec, node, step.dev, { kind: 'netem', args: netemArgs(step) });
+    if ('error' in set) return failedToRun('', evidence, set.error);
     return {
       verdict: 'pass',
-      summary: step.clear
-        ? `${step.dev}: netem ${previous?.join(' ')} removed`
-        : `${step.dev}: netem ${netemArgs(step).join(' ')}`,
+      summary:
+        set.way === 'netem'
+          ? `${step.dev}: netem ${describe(step)}`
+          : `${step.dev}: ${describe(step)} (delay line in user space: this kernel has no netem)`,
       expectations: [],
       evidence,
     };
   },
 });
+
+type Exec = (label: string, cmd: string[]) => Promise<ExecResult>;
+
+function previousText(previous: PreviousImpairment): string {
+  if (previous === undefined) return 'unimpaired';
+  return previous.kind === 'netem'
+    ? `back to netem ${previous.args.join(' ')}`
+    : `back to ${describe(previous.impairment)} (delay line)`;
+}
+
+/** Takes netem and a delay line off the interface, whichever is there. */
+function removeImpairment(exec: Exec, dev: string): Promise<ExecResult> {
+  const [sh, c, clearLine, ...args] = clearDelayLineCommand(dev);
+  const script = `${clearLine}
+tc qdisc show dev "$1" root | grep -q '^qdisc netem' || exit 0
+tc qdisc del dev "$1" root`;
+  return exec('clear', [sh!, c!, script, ...args]);
+}
+
+/**
+ * Sets an impairment: netem's arguments through tc, or through the delay line where the kernel has
+ * no netem (or where it ran before). Says which way it went, or why neither did.
+ */
+async function setImpairment(
+  exec: Exec,
+  node: PlannedNode,
+  dev: string,
+  wanted: Exclude<PreviousImpairment, undefined>,
+): Promise<{ way: 'netem' | 'delay-line' } | { error: string }> {
+  if (wanted.kind === 'netem') {
+    const tc = await exec('tc', ['tc', 'qdisc', 'replace', 'dev', dev, 'root', 'netem', ...wanted.args]);
+    if (tc.exitCode === 0) return { way: 'netem' };
+    if (!/unknown|No such file/i.test(tc.stderr))
+      return { error: `tc exited ${tc.exitCode}: ${outputLine(tc)}` };
+  }
+  const impairment = wanted.kind === 'netem' ? impairmentFromNetem(wanted.args) : wanted.impairment;
+  if (!node.capAdd.includes('NET_ADMIN')) {
+    return {
+      error: `this kernel has no netem, and ${node.name} lacks NET_ADMIN for lblab's delay line: use --engine sandbox, whose kernel has sch_netem`,
+    };
+  }
+  const started = await exec('delay line', startDelayLineCommand(dev, impairment));
+  if (started.exitCode === 0) return { way: 'delay-line' };
+  // Take back what a start that failed half-way set up.
+  await exec('clear', clearDelayLineCommand(dev));
+  return {
+    error: `this kernel has no netem, and lblab's delay line did not start (exit ${started.exitCode}): ${outputLine(started)}`,
+  };
+}
+
+/** netem's arguments (`delay 200ms 20ms loss 1% rate 10mbit`) back as figures. */
+export function impairmentFromNetem(args: string[]): Impairment {
+  const impairment: Impairment = {};
+  const ms = (word: string | undefined) => (word === undefined ? undefined : parseDuration(word));
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i];
+    if (word === 'delay') {
+      impairment.delayMs = ms(args[++i]);
+      if (/^\d/.test(args[i + 1] ?? '')) impairment.jitterMs = ms(args[++i]);
+    } else if (word === 'loss') {
+      impairment.lossPercent = Number((args[++i] ?? '').replace(/%$/, ''));
+    } else if (word === 'rate') {
+      impairment.rate = args[++i];
+    }
+  }
+  return impairment;
+}
