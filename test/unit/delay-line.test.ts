@@ -1,4 +1,7 @@
 import { execFile as execFileCallback } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,7 +12,11 @@ import {
   rateBitsPerSecond,
   startDelayLineCommand,
 } from '../../src/verify/delay-line.js';
-import { impairmentFromNetem, previousImpairment } from '../../src/verify/step-types/impair.js';
+import {
+  impairmentFromNetem,
+  previousImpairment,
+  removeImpairmentCommand,
+} from '../../src/verify/step-types/impair.js';
 
 const execFile = promisify(execFileCallback);
 
@@ -118,5 +125,56 @@ describe('the delay line commands', () => {
     expect((await run(['eth0', 'tap0', '200', '0', '0', '0'])).stderr).toMatch(/tap tap0/);
     expect((await run(['eth0', 'lbdelay2', '90000', '0', '0', '0'])).stderr).toMatch(/delay 90000 ms/);
     expect((await run(['eth0', 'lbdelay2', '200', '0', '101', '0'])).stderr).toMatch(/loss 101 %/);
+  });
+});
+
+describe('taking an impairment off an interface (a stand-in tc on PATH)', () => {
+  async function removeWith(tcScript: string) {
+    const dir = await mkdtemp(path.join(tmpdir(), 'lblab-fake-tc-'));
+    try {
+      await writeFile(path.join(dir, 'tc'), `#!/bin/sh\necho "$*" >> "${dir}/calls"\n${tcScript}\n`, {
+        mode: 0o755,
+      });
+      const [sh, ...args] = removeImpairmentCommand('eth0');
+      const result = await execFile(sh!, args, {
+        env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+      }).then(
+        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+      const calls = await readFile(path.join(dir, 'calls'), 'utf8');
+      return {
+        code: result.code,
+        stdout: result.stdout,
+        stderr: result.stderr,
+        calls: calls.trim().split('\n'),
+      };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const netemUntilDeleted = `case "$*" in
+  "qdisc show dev eth0 root") [ -f "$(dirname "$0")/deleted" ] && echo "qdisc noqueue 0: root" || echo "qdisc netem 8001: root refcnt 2 limit 1000 delay 200ms" ;;
+  "qdisc del dev eth0 root") touch "$(dirname "$0")/deleted" ;;
+esac`;
+
+  it('deletes netem and checks it is gone', async () => {
+    const removed = await removeWith(netemUntilDeleted);
+    expect(removed.calls).toEqual([
+      'qdisc show dev eth0 root',
+      'qdisc del dev eth0 root',
+      'qdisc show dev eth0 root',
+    ]);
+    expect(removed).toMatchObject({ code: 0, stdout: expect.stringContaining('eth0: netem removed') });
+  });
+
+  it('fails when netem stays', async () => {
+    const stays = await removeWith(netemUntilDeleted.replace('touch', 'true'));
+    expect(stays).toMatchObject({ code: 1, stderr: expect.stringContaining('netem is still on eth0') });
+  });
+
+  it('leaves an interface without netem alone', async () => {
+    const none = await removeWith('echo "qdisc noqueue 0: root refcnt 2"');
+    expect(none).toMatchObject({ code: 0, calls: ['qdisc show dev eth0 root'] });
   });
 });

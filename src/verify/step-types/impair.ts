@@ -212,13 +212,20 @@ function previousText(previous: PreviousImpairment): string {
     : `back to ${describe(previous.impairment)} (delay line)`;
 }
 
-/** Takes netem and a delay line off the interface, whichever is there. */
-function removeImpairment(exec: Exec, dev: string): Promise<ExecResult> {
+/** Takes netem and a delay line off the interface, whichever is there (netem first: the line's script ends the shell). */
+export function removeImpairmentCommand(dev: string): string[] {
   const [sh, c, clearLine, ...args] = clearDelayLineCommand(dev);
-  const script = `${clearLine}
-tc qdisc show dev "$1" root | grep -q '^qdisc netem' || exit 0
-tc qdisc del dev "$1" root`;
-  return exec('clear', [sh!, c!, script, ...args]);
+  const script = `if tc qdisc show dev "$1" root | grep -q '^qdisc netem'; then
+  tc qdisc del dev "$1" root || exit 1
+  if tc qdisc show dev "$1" root | grep -q '^qdisc netem'; then echo "netem is still on $1" >&2; exit 1; fi
+  echo "$1: netem removed"
+fi
+${clearLine}`;
+  return [sh!, c!, script, ...args];
+}
+
+function removeImpairment(exec: Exec, dev: string): Promise<ExecResult> {
+  return exec('clear', removeImpairmentCommand(dev));
 }
 
 /**
