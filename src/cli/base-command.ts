@@ -28,6 +28,12 @@ export function engineFlagWhere(auto: string) {
 
 export const engineFlag = engineFlagWhere('IPVS wherever possible');
 
+/** For a lab brought up across a pool's engines (`up --pool FILE`): the same pool file. */
+export const labPoolFlag = Flags.string({
+  description: 'the pool file the lab was brought up across (up --pool): its engines as one lab',
+  exclusive: ['engine'],
+});
+
 export abstract class LblabCommand extends Command {
   static override enableJsonFlag = true;
 
@@ -124,9 +130,18 @@ export abstract class LblabCommand extends Command {
   }
 
   /** The engine a running lab is on, or an error that says where lblab looked. */
-  protected async engineWithLab(choice: string, lab: string): Promise<Engine> {
-    const engines = await this.engines(choice);
+  /** The engine running `lab`; with `pool`, the pool's engines as one (a lab brought up with up --pool). */
+  protected async engineWithLab(choice: string, lab: string, pool?: string): Promise<Engine> {
     const { labStatus } = await import('../lab/lab.js');
+    if (pool !== undefined) {
+      const { poolLabEngine } = await import('../lab/pool-lab.js');
+      const engine = await poolLabEngine(pool);
+      if ((await labStatus(engine, lab)).length > 0) return engine;
+      throw new LabError('preflight', `lab ${lab} is not up across the engines of ${pool}`, {
+        hint: `start it with \`lblab up FILE --pool ${pool}\``,
+      });
+    }
+    const engines = await this.engines(choice);
     for (const engine of engines) {
       if ((await labStatus(engine, lab)).length > 0) return engine;
     }

@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { engineFlag, LblabCommand } from '../cli/base-command.js';
+import { engineFlag, labPoolFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
 import type { ExecResult } from '../core/runtime.js';
 
@@ -16,7 +16,11 @@ export default class Exec extends LblabCommand {
     file: Args.string({ description: 'topology file (or use --name)' }),
     node: Args.string({ description: 'node name' }),
   };
-  static override flags = { engine: engineFlag, name: Flags.string({ description: 'lab name' }) };
+  static override flags = {
+    engine: engineFlag,
+    pool: labPoolFlag,
+    name: Flags.string({ description: 'lab name' }),
+  };
 
   async run(): Promise<ExecResult> {
     const { argv, flags } = await this.parse(Exec);
@@ -24,7 +28,7 @@ export default class Exec extends LblabCommand {
     const [file, node, ...command] = flags.name ? ['', ...words] : words;
     if (!node || command.length === 0) this.error('usage: lblab exec FILE NODE -- CMD...', { exit: 2 });
     const lab = await labNameFor(file || undefined, flags.name);
-    const engine = await this.engineWithLab(flags.engine, lab);
+    const engine = await this.engineWithLab(flags.engine, lab, flags.pool);
     const { labStatus } = await import('../lab/lab.js');
     const target = (await labStatus(engine, lab)).find((status) => status.node === node);
     if (!target)

@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { engineFlag, LblabCommand } from '../cli/base-command.js';
+import { engineFlag, labPoolFlag, LblabCommand } from '../cli/base-command.js';
 import { labNameFor } from '../cli/lab-name.js';
 import { abortOnSignals } from '../cli/signals.js';
 import type { VerifyReport } from '../verify/report.js';
@@ -15,10 +15,12 @@ export default class Verify extends LblabCommand {
     '<%= config.bin %> verify topologies/ecmp-lvs-dr.yml --junit reports/verify.xml',
     '<%= config.bin %> verify topologies/ecmp-lvs-dr.yml --html reports/verify.html',
     '<%= config.bin %> verify topologies/ecmp-lvs-dr.yml --json',
+    '<%= config.bin %> verify topologies/ecmp-lvs-dr.yml --pool pool.yml',
   ];
   static override args = { file: Args.string({ description: 'topology file', required: true }) };
   static override flags = {
     engine: engineFlag,
+    pool: labPoolFlag,
     name: Flags.string({ description: "lab name (default: the file's name:)" }),
     junit: Flags.string({
       description: 'also write the result as JUnit XML to this file (one testcase per step)',
@@ -43,7 +45,11 @@ export default class Verify extends LblabCommand {
 
   private async verify(interrupt: { signal: AbortSignal }): Promise<VerifyReport> {
     const { args, flags } = await this.parse(Verify);
-    const engine = await this.engineWithLab(flags.engine, await labNameFor(args.file, flags.name));
+    const engine = await this.engineWithLab(
+      flags.engine,
+      await labNameFor(args.file, flags.name),
+      flags.pool,
+    );
     const [{ verifyUntilInterrupted, writeJunit, writeHtml, labGraphSvg }, { renderHumanReport }] =
       await Promise.all([import('../cli/verify-output.js'), import('../verify/render-report.js')]);
     const report = await verifyUntilInterrupted(

@@ -25,7 +25,13 @@ import type { VerifyStep } from '../verify/step-type.js';
 import type { TopologyConfig } from '../core/topology.js';
 import { openTopology, type OpenedTopology } from '../topology/open.js';
 import { withLabLock } from './lab-lock.js';
-import { isPoolLabEngine, placementIssues, restorePoolSwarm, swarmForPlan } from './pool-lab.js';
+import {
+  isPoolLabEngine,
+  placementIssues,
+  restorePoolSwarm,
+  swarmForPlan,
+  type PoolLabEngine,
+} from './pool-lab.js';
 
 /**
  * Directors whose data plane depends on whether the engine has IPVS, and those that cannot do without
@@ -164,11 +170,7 @@ async function upLocked(
   }
   const pool = isPoolLabEngine(engine) ? engine : undefined;
   if (pool) {
-    const members: PoolMemberFacts[] = [];
-    for (const member of pool.members) {
-      const kernel = await probeIpvsOnce(member.runtime, image.ref, lab, member.kernelFacts);
-      members.push({ name: member.name, kind: member.kind, ...kernel });
-    }
+    const members = await poolMemberFacts(pool, image.ref, lab);
     facts = { ...facts, ipvs: members.some((m) => m.ipvs), members };
     progress({
       stage: 'preflight',
@@ -373,6 +375,16 @@ export function matchRunningTopology(
  * what is running (the node image, whether directors got IPVS, --isolate), so it names the same
  * containers; when the file changed since `up`, the report says so.
  */
+/** Each member's kernel, probed once per process: where compile places nodes and how directors forward. */
+async function poolMemberFacts(pool: PoolLabEngine, image: string, lab: string): Promise<PoolMemberFacts[]> {
+  const members: PoolMemberFacts[] = [];
+  for (const member of pool.members) {
+    const kernel = await probeIpvsOnce(member.runtime, image, lab, member.kernelFacts);
+    members.push({ name: member.name, kind: member.kind, ...kernel });
+  }
+  return members;
+}
+
 export async function verifyLab(
   engine: Engine,
   file: string,
@@ -405,6 +417,10 @@ export async function verifyLab(
       engine: engine.kind,
       splitsNodes: engine.splitsNodes,
       ipvs: nodes.some((c) => c.labels[LABEL.dataPlane] === 'ipvs'),
+      // A lab across a pool: the same placement and overlays as up planned.
+      ...(isPoolLabEngine(engine) && {
+        members: await poolMemberFacts(engine, nodes[0]?.image ?? '', lab),
+      }),
     },
   });
   const containerOf = new Map(plan.nodes.map((node) => [node.name, node.containerName]));

@@ -20,6 +20,7 @@ import { canRunSandbox } from '../../src/sandbox/index.js';
 import { lblab, lblabJson } from '../support/cli.js';
 import type { DownResult } from '../../src/commands/down.js';
 import type { UpCommandResult } from '../../src/commands/up.js';
+import type { VerifyReport } from '../../src/verify/report.js';
 import { labFile } from '../support/experiments.js';
 
 const prerequisites = await canRunSandbox();
@@ -221,6 +222,12 @@ describe.skipIf(!prerequisites.ok)('one lab across two engines over Docker Swarm
         'show ip ospf neighbor',
       ]);
       expect(String(neighbours.stdout).match(/Full\/DROther/g)).toHaveLength(2);
+      // The lab as one afterwards: verify and exec by the pool file find its nodes on either engine.
+      const again = await lblabJson<VerifyReport>(['verify', seed, '--pool', pool], { timeoutMs: 600_000 });
+      expect(again.result.exitCode, String(again.result.stderr).slice(-3000)).toBe(0);
+      expect(again.json.ok).toBe(true);
+      const ipvs = await lblab(['exec', seed, 'lb1', '--pool', pool, '--', 'ipvsadm', '-Ln']);
+      expect(String(ipvs.stdout)).toMatch(/TCP\s+172\.16\.253\.100:8080/);
       // DR: replies leave the real servers straight for the router; the guest's IPVS sends nothing back.
       const stats = up.json.verify?.steps.filter((step) => step.type === 'show') ?? [];
       expect(stats.length).toBeGreaterThan(0);
