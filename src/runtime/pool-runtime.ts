@@ -7,17 +7,8 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { LABEL } from '../core/labels.js';
 import type { DockerRuntime } from './docker-runtime.js';
-import type {
-  ContainerInfo,
-  ContainerRuntime,
-  ContainerSpec,
-  ExecOptions,
-  ExecResult,
-  HelperSpec,
-  NetnsHelperSpec,
-  NetworkInfo,
-  NetworkSpec,
-} from '../core/runtime.js';
+import type { ContainerSpec, ExecResult, HelperSpec, NetworkSpec } from '../core/runtime.js';
+import { SpreadRuntime } from './spread-runtime.js';
 import type { SwarmMember } from './swarm.js';
 
 /**
@@ -30,8 +21,8 @@ const ATTACH_RETRYABLE =
 const ATTACH_ATTEMPTS = 4;
 const ATTACH_PAUSE_MS = 2_000;
 
-export class PoolRuntime implements ContainerRuntime {
-  private readonly sides = new Map<string, DockerRuntime>();
+export class PoolRuntime extends SpreadRuntime {
+  protected readonly engines: readonly DockerRuntime[];
   private readonly byName: Map<string, DockerRuntime>;
   /**
    * A worker starts its containers one at a time: each start attaches to the overlays through the
@@ -48,6 +39,8 @@ export class PoolRuntime implements ContainerRuntime {
     /** Where helpers run (the IPVS probe asks about the member that has the kernel for it). */
     private readonly helperMember: string,
   ) {
+    super();
+    this.engines = members.map((member) => member.runtime);
     this.byName = new Map(members.map((member) => [member.name, member.runtime]));
   }
 
@@ -87,14 +80,6 @@ export class PoolRuntime implements ContainerRuntime {
     if (failed.length > 0) throw failed[0];
   }
 
-  async listNetworks(labelFilter?: Record<string, string | true>): Promise<NetworkInfo[]> {
-    const all = await Promise.all(this.members.map((member) => member.runtime.listNetworks(labelFilter)));
-    const byName = new Map<string, NetworkInfo>();
-    for (const network of all.flat())
-      if (!byName.has(network.name)) byName.set(network.name, { ...network, id: network.name });
-    return [...byName.values()];
-  }
-
   async createContainer(spec: ContainerSpec): Promise<string> {
     const side = this.member(spec.labels[LABEL.placement]);
     if (side !== this.manager) await this.warmUp(side, spec);
@@ -104,7 +89,7 @@ export class PoolRuntime implements ContainerRuntime {
         await side.removeContainer(spec.name).catch(() => undefined);
       },
     );
-    this.sides.set(id, side).set(spec.name, side);
+    this.remember(side, id, spec.name);
     return id;
   }
 
@@ -129,7 +114,7 @@ export class PoolRuntime implements ContainerRuntime {
     });
   }
 
-  async startContainer(nameOrId: string): Promise<void> {
+  override async startContainer(nameOrId: string): Promise<void> {
     const side = await this.sideOf(nameOrId);
     if (side === this.manager) return side.startContainer(nameOrId);
     const oneAtATime = this.workerStarts.get(side) ?? pLimit(1);
@@ -137,42 +122,8 @@ export class PoolRuntime implements ContainerRuntime {
     await oneAtATime(() => retryAttach(() => side.startContainer(nameOrId)));
   }
 
-  async stopContainer(nameOrId: string, graceSeconds: number): Promise<void> {
-    await (await this.sideOf(nameOrId)).stopContainer(nameOrId, graceSeconds);
-  }
-
-  async removeContainer(nameOrId: string): Promise<void> {
-    await (await this.sideOf(nameOrId)).removeContainer(nameOrId);
-  }
-
-  async listContainers(labelFilter?: Record<string, string | true>): Promise<ContainerInfo[]> {
-    const all = await Promise.all(this.members.map((member) => member.runtime.listContainers(labelFilter)));
-    all.forEach((containers, i) => {
-      const side = this.members[i]!.runtime;
-      for (const container of containers) this.sides.set(container.id, side).set(container.name, side);
-    });
-    return all.flat();
-  }
-
-  async exec(container: string, cmd: string[], options?: ExecOptions): Promise<ExecResult> {
-    return (await this.sideOf(container)).exec(container, cmd, options);
-  }
-
   async runHelper(spec: HelperSpec): Promise<ExecResult> {
     return this.member(this.helperMember).runHelper(spec);
-  }
-
-  async runInNetns(spec: NetnsHelperSpec): Promise<ExecResult> {
-    return (await this.sideOf(spec.target)).runInNetns(spec);
-  }
-
-  async endpointOf(container: string): Promise<string> {
-    return (await this.sideOf(container)).endpoint;
-  }
-
-  private async sideOf(nameOrId: string): Promise<DockerRuntime> {
-    if (!this.sides.has(nameOrId)) await this.listContainers();
-    return this.sides.get(nameOrId) ?? this.manager;
   }
 }
 
