@@ -177,7 +177,7 @@ until grep -q '^ready' "$log" 2>/dev/null; do
 done
 # The tap is only a way into the perl process: no IPv6 of its own (its router solicitations would go
 # out on the link), the interface's MTU.
-echo 1 >"/proc/sys/net/ipv6/conf/$tap/disable_ipv6" 2>/dev/null
+{ echo 1 >"/proc/sys/net/ipv6/conf/$tap/disable_ipv6"; } 2>/dev/null
 ip link set dev "$tap" mtu "$(cat "/sys/class/net/$dev/mtu")" up || exit 5
 tc filter add dev "$dev" egress pref 49 protocol all u32 match u32 0 0 action mirred egress redirect dev "$tap" || exit 5
 tc filter show dev "$dev" egress | grep -q "Redirect to device $tap" || { echo "the redirect into $tap is not in place" >&2; exit 6; }
