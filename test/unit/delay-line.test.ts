@@ -12,11 +12,7 @@ import {
   rateBitsPerSecond,
   startDelayLineCommand,
 } from '../../src/verify/delay-line.js';
-import {
-  impairmentFromNetem,
-  previousImpairment,
-  removeImpairmentCommand,
-} from '../../src/verify/step-types/impair.js';
+import { previousImpairment, removeImpairmentCommand } from '../../src/verify/step-types/impair.js';
 
 const execFile = promisify(execFileCallback);
 
@@ -72,16 +68,6 @@ describe('what an interface had before an impair step', () => {
       impairment: { delayMs: 200 },
     });
     expect(previousImpairment(`qdisc noqueue 0: root refcnt 2\n${mark}`)).toBeUndefined();
-  });
-
-  it("turns netem's arguments into the line's figures", () => {
-    expect(impairmentFromNetem(['delay', '200ms', '20ms', 'loss', '1%', 'rate', '10mbit'])).toEqual({
-      delayMs: 200,
-      jitterMs: 20,
-      lossPercent: 1,
-      rate: '10mbit',
-    });
-    expect(impairmentFromNetem(['delay', '1s', 'loss', '0.5%'])).toEqual({ delayMs: 1000, lossPercent: 0.5 });
   });
 });
 

@@ -178,7 +178,12 @@ export const impairStep = defineStepType<ImpairStep, RawImpair>({
       const removed = await removeImpairment(undo, step.dev);
       if (removed.exitCode !== 0) throw new Error(`the impairment stays: ${outputLine(removed)}`);
       if (previous === undefined) return;
-      const back = await setImpairment(undo, node, step.dev, previous);
+      const back = await setImpairment(
+        undo,
+        node,
+        step.dev,
+        previous.kind === 'netem' ? { netem: previous.args } : { line: previous.impairment },
+      );
       if ('error' in back) throw new Error(back.error);
     });
     if (step.clear) {
@@ -189,7 +194,7 @@ export const impairStep = defineStepType<ImpairStep, RawImpair>({
         evidence,
       };
     }
-    const set = await setImpairment(exec, node, step.dev, { kind: 'netem', args: netemArgs(step) });
+    const set = await setImpairment(exec, node, step.dev, { netem: netemArgs(step), line: step });
     if ('error' in set) return failedToRun('', evidence, set.error);
     return {
       verdict: 'pass',
@@ -229,50 +234,32 @@ function removeImpairment(exec: Exec, dev: string): Promise<ExecResult> {
 }
 
 /**
- * Sets an impairment: netem's arguments through tc, or through the delay line where the kernel has
- * no netem (or where it ran before). Says which way it went, or why neither did.
+ * Sets an impairment: netem's arguments through tc, else (the kernel has no netem, or it is a delay
+ * line to put back) the delay line with these figures. Says which way it went, or why neither did.
  */
 async function setImpairment(
   exec: Exec,
   node: PlannedNode,
   dev: string,
-  wanted: Exclude<PreviousImpairment, undefined>,
+  wanted: { netem?: string[]; line?: Impairment },
 ): Promise<{ way: 'netem' | 'delay-line' } | { error: string }> {
-  if (wanted.kind === 'netem') {
-    const tc = await exec('tc', ['tc', 'qdisc', 'replace', 'dev', dev, 'root', 'netem', ...wanted.args]);
+  if (wanted.netem) {
+    const tc = await exec('tc', ['tc', 'qdisc', 'replace', 'dev', dev, 'root', 'netem', ...wanted.netem]);
     if (tc.exitCode === 0) return { way: 'netem' };
-    if (!/unknown|No such file/i.test(tc.stderr))
+    if (!wanted.line || !/unknown|No such file/i.test(tc.stderr))
       return { error: `tc exited ${tc.exitCode}: ${outputLine(tc)}` };
   }
-  const impairment = wanted.kind === 'netem' ? impairmentFromNetem(wanted.args) : wanted.impairment;
+  if (!wanted.line) return { error: 'nothing to set' };
   if (!node.capAdd.includes('NET_ADMIN')) {
     return {
       error: `this kernel has no netem, and ${node.name} lacks NET_ADMIN for lblab's delay line: use --engine sandbox, whose kernel has sch_netem`,
     };
   }
-  const started = await exec('delay line', startDelayLineCommand(dev, impairment));
+  const started = await exec('delay line', startDelayLineCommand(dev, wanted.line));
   if (started.exitCode === 0) return { way: 'delay-line' };
   // Take back what a start that failed half-way set up.
   await exec('clear', clearDelayLineCommand(dev));
   return {
     error: `this kernel has no netem, and lblab's delay line did not start (exit ${started.exitCode}): ${outputLine(started)}`,
   };
-}
-
-/** netem's arguments (`delay 200ms 20ms loss 1% rate 10mbit`) back as figures. */
-export function impairmentFromNetem(args: string[]): Impairment {
-  const impairment: Impairment = {};
-  const ms = (word: string | undefined) => (word === undefined ? undefined : parseDuration(word));
-  for (let i = 0; i < args.length; i++) {
-    const word = args[i];
-    if (word === 'delay') {
-      impairment.delayMs = ms(args[++i]);
-      if (/^\d/.test(args[i + 1] ?? '')) impairment.jitterMs = ms(args[++i]);
-    } else if (word === 'loss') {
-      impairment.lossPercent = Number((args[++i] ?? '').replace(/%$/, ''));
-    } else if (word === 'rate') {
-      impairment.rate = args[++i];
-    }
-  }
-  return impairment;
 }
