@@ -129,8 +129,10 @@ export abstract class LblabCommand extends Command {
     return reachablePoolEngines(pool, (line) => this.logToStderr(line));
   }
 
-  /** The engine a running lab is on, or an error that says where lblab looked. */
-  /** The engine running `lab`; with `pool`, the pool's engines as one (a lab brought up with up --pool). */
+  /**
+   * The engine a running lab is on, or an error that says where lblab looked; with `pool`, the pool's
+   * engines as one (a lab brought up with up --pool).
+   */
   protected async engineWithLab(choice: string, lab: string, pool?: string): Promise<Engine> {
     const { labStatus } = await import('../lab/lab.js');
     if (pool !== undefined) {

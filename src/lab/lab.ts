@@ -370,11 +370,6 @@ export function matchRunningTopology(
   return { isolate: false, changedSinceUp: true, runningHash, fileHash: plain };
 }
 
-/**
- * Runs the topology's `verify:` steps against the running lab. The plan is rebuilt from the file and
- * what is running (the node image, whether directors got IPVS, --isolate), so it names the same
- * containers; when the file changed since `up`, the report says so.
- */
 /** Each member's kernel, probed once per process: where compile places nodes and how directors forward. */
 async function poolMemberFacts(pool: PoolLabEngine, image: string, lab: string): Promise<PoolMemberFacts[]> {
   const members: PoolMemberFacts[] = [];
@@ -385,6 +380,11 @@ async function poolMemberFacts(pool: PoolLabEngine, image: string, lab: string):
   return members;
 }
 
+/**
+ * Runs the topology's `verify:` steps against the running lab. The plan is rebuilt from the file and
+ * what is running (the node image, whether directors got IPVS, --isolate), so it names the same
+ * containers; when the file changed since `up`, the report says so.
+ */
 export async function verifyLab(
   engine: Engine,
   file: string,
