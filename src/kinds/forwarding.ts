@@ -115,32 +115,13 @@ const DIRECT_ROUTING: ForwardingMethod = {
   realServer: ({ vip }) =>
     vip ? { setup: [vipOnLo(vip)], sysctls: { ...ARP_SUPPRESSION_SYSCTLS } } : { setup: [], sysctls: {} },
   realServerKernel: [],
-  checkRealServer({
-    director,
-    directorNode,
-    servicePort,
-    realServer,
-    realServerNode,
-    realServerPort,
-    realServerPortKey,
-    where,
-  }) {
-    const issues: TopologyIssue[] = [];
-    const vip = directorNode.vip;
-    if (vip && realServerNode.vip !== vip) {
-      issues.push({
-        path: where,
-        message: `real server "${realServer}" does not hold the VIP ${vip}; in DR mode it would drop the traffic`,
-        fix: `add \`vip: ${vip}\` to node ${realServer}`,
-      });
-    }
-    if (realServerNode.vip === vip && realServerPort !== servicePort) {
-      issues.push({
-        path: where,
-        message: `real server "${realServer}" listens on ${realServerPort} but the service port is ${servicePort}; DR cannot change ports`,
-        fix: `set ${realServerPortKey}: ${servicePort} on ${realServer} or port: ${realServerPort} on the service`,
-      });
-    }
+  checkRealServer(check) {
+    const { director, directorNode, realServer, realServerNode, where } = check;
+    const issues = [
+      ...vipMissing(check, 'DR', 'it would drop the traffic'),
+      // Its port is judged once it holds the VIP: that is the first thing to mend.
+      ...(realServerNode.vip === directorNode.vip ? portChanged(check, 'DR') : []),
+    ];
     const directorNetworks = new Set(Object.keys(directorNode.networks ?? {}));
     if (!Object.keys(realServerNode.networks ?? {}).some((network) => directorNetworks.has(network))) {
       issues.push({
@@ -261,36 +242,46 @@ const TUNNELING: ForwardingMethod = {
       : {},
   }),
   realServerKernel: ['ipip'],
-  checkRealServer({
-    directorNode,
-    servicePort,
-    realServer,
-    realServerNode,
-    realServerPort,
-    realServerPortKey,
-    where,
-  }) {
-    const issues: TopologyIssue[] = [];
-    const vip = directorNode.vip;
-    if (vip && realServerNode.vip !== vip) {
-      issues.push({
-        path: where,
-        message: `real server "${realServer}" does not hold the VIP ${vip}; in TUN mode it unwraps packets for the VIP on tunl0 and would drop them`,
-        fix: `add \`vip: ${vip}\` to node ${realServer}`,
-      });
-    }
-    if (realServerPort !== servicePort) {
-      issues.push({
-        path: where,
-        message: `real server "${realServer}" listens on ${realServerPort} but the service port is ${servicePort}; TUN cannot change ports`,
-        fix: `set ${realServerPortKey}: ${servicePort} on ${realServer} or port: ${realServerPort} on the service`,
-      });
-    }
-    return issues;
-  },
+  checkRealServer: (check) => [
+    ...vipMissing(check, 'TUN', 'it unwraps packets for the VIP on tunl0 and would drop them'),
+    ...portChanged(check, 'TUN'),
+  ],
   unansweredHint:
     'in TUN mode each real server must hold the VIP on tunl0 (ipip loaded), accept it (rp_filter 0) and route its replies to the client itself',
 };
+
+// DR and TUN hand the client's packet to the real server unchanged (a new MAC, or inside IPIP): it
+// must hold the VIP and listen on the service's own port.
+
+function vipMissing(
+  { directorNode, realServer, realServerNode, where }: RealServerCheck,
+  method: string,
+  withoutVip: string,
+): TopologyIssue[] {
+  const vip = directorNode.vip;
+  if (!vip || realServerNode.vip === vip) return [];
+  return [
+    {
+      path: where,
+      message: `real server "${realServer}" does not hold the VIP ${vip}; in ${method} mode ${withoutVip}`,
+      fix: `add \`vip: ${vip}\` to node ${realServer}`,
+    },
+  ];
+}
+
+function portChanged(
+  { servicePort, realServer, realServerPort, realServerPortKey, where }: RealServerCheck,
+  method: string,
+): TopologyIssue[] {
+  if (realServerPort === servicePort) return [];
+  return [
+    {
+      path: where,
+      message: `real server "${realServer}" listens on ${realServerPort} but the service port is ${servicePort}; ${method} cannot change ports`,
+      fix: `set ${realServerPortKey}: ${servicePort} on ${realServer} or port: ${realServerPort} on the service`,
+    },
+  ];
+}
 
 const FORWARDING_METHODS: ReadonlyMap<string, ForwardingMethod> = new Map(
   [DIRECT_ROUTING, MASQUERADING, TUNNELING].map((method) => [method.name, method]),
