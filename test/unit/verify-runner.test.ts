@@ -367,6 +367,67 @@ describe('runVerification', () => {
   });
 });
 
+describe('the sysctl step', () => {
+  const setPolicy = parseVerifySteps([
+    { sysctl: { node: 'router', set: { 'net.ipv4.fib_multipath_hash_policy': 1 } } },
+  ]);
+  const withNetAdmin: Plan = {
+    ...plan,
+    nodes: plan.nodes.map((node) => (node.name === 'router' ? { ...node, capAdd: ['NET_ADMIN'] } : node)),
+  };
+
+  /** A lab whose router answers sysctl itself, with `answer`. */
+  function labAnswering(answer: ExecResult) {
+    const lab = new FakeLab();
+    const original = lab.exec.bind(lab);
+    lab.exec = async (container, cmd, options) => {
+      if (cmd[0] !== 'sysctl') return original(container, cmd, options);
+      lab.execs.push({ container, cmd });
+      return answer;
+    };
+    return lab;
+  }
+
+  it('sets it in the node itself when the node has NET_ADMIN: one exec, no helper container', async () => {
+    const lab = labAnswering(ok('net.ipv4.fib_multipath_hash_policy = 1\n'));
+    const report = await runVerification({ ...context(lab), plan: withNetAdmin }, setPolicy);
+    expect(report.steps[0]).toMatchObject({
+      verdict: 'pass',
+      summary: 'net.ipv4.fib_multipath_hash_policy=1',
+    });
+    expect(lab.execs).toEqual([
+      { container: 'lblab-ecmp-router', cmd: ['sysctl', '-w', 'net.ipv4.fib_multipath_hash_policy=1'] },
+    ]);
+    expect(lab.helpers).toEqual([]);
+  });
+
+  it("uses a helper where the node's /proc/sys is read-only (a lab made by an older lblab)", async () => {
+    const lab = labAnswering({
+      exitCode: 255,
+      stdout: '',
+      stderr: 'sysctl: setting key "net.ipv4.fib_multipath_hash_policy": Read-only file system\n',
+    });
+    const report = await runVerification({ ...context(lab), plan: withNetAdmin }, setPolicy);
+    expect(report.steps[0]).toMatchObject({ verdict: 'pass' });
+    expect(lab.helpers.map((helper) => helper.writableProcSys)).toEqual([true]);
+    expect(report.steps[0]?.evidence.map((item) => item.label)).toEqual(['sysctl in the node', 'sysctl']);
+  });
+
+  it('reports any other refusal from the node as it is', async () => {
+    const lab = labAnswering({
+      exitCode: 255,
+      stdout: '',
+      stderr: 'sysctl: cannot stat /proc/sys/net/x: No such file\n',
+    });
+    const report = await runVerification({ ...context(lab), plan: withNetAdmin }, setPolicy);
+    expect(report.steps[0]).toMatchObject({
+      verdict: 'error',
+      error: expect.stringMatching(/exited 255: sysctl: cannot stat/),
+    });
+    expect(lab.helpers).toEqual([]);
+  });
+});
+
 describe('runVerification undoes what the steps changed', () => {
   /** A step that changes a value in `state` and says how to put it back; `fail: true` also throws. */
   const state = new Map<string, string>();
