@@ -58,7 +58,10 @@ describe('every shipped exercise can be started, graded and solved', () => {
       const who = ['--student', STUDENT];
       try {
         const start = await lblabJson<StartResult>(['exercise', 'start', name, ...who, ...ENGINE]);
-        expect(start.result.exitCode, String(start.result.stderr)).toBe(0);
+        // With --json the error is the JSON on stdout; stderr has what went before it.
+        expect(start.result.exitCode, `${String(start.result.stdout)}\n${String(start.result.stderr)}`).toBe(
+          0,
+        );
         expect(start.json.outcome).toBe('started');
         expect(start.json.lab).toBe(`${name}-${STUDENT}`);
 
