@@ -5,7 +5,8 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import tar from 'tar-stream';
 import { LABEL } from '../core/labels.js';
 import { logDocker } from '../util/log.js';
-import { unlessNotFound } from '../util/not-found.js';
+import { isNotFound, unlessNotFound } from '../util/not-found.js';
+import { realClock, type Clock } from '../util/clock.js';
 import { freeSubnets, prefixForHosts } from '../util/ipv4.js';
 import { followDockerStream } from './docker-progress.js';
 import type {
@@ -24,7 +25,6 @@ import type {
   NetworkSpec,
 } from '../core/runtime.js';
 
-/** Docker's default read-only /proc paths, minus /proc/sys for helpers that set network sysctls. */
 /**
  * Where isolated networks get their Docker subnets: RFC 2544's range for benchmarking network
  * devices, which no real network routes. The lab's own addresses are set inside the nodes.
@@ -33,6 +33,7 @@ function isolatedNetworkPool(): string {
   return process.env.LBLAB_ISOLATED_POOL || '198.18.0.0/15';
 }
 
+/** Docker's default read-only /proc paths, minus /proc/sys for helpers that set network sysctls. */
 const READONLY_PATHS_WITHOUT_PROC_SYS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sysrq-trigger'];
 
 /**
@@ -72,12 +73,15 @@ export interface DockerRuntimeOptions {
    * must see only its own.
    */
   scope?: Record<string, string>;
+  /** How waits inside the runtime tell time (tests pass a fake one). */
+  clock?: Clock;
 }
 
 export class DockerRuntime implements ContainerRuntime, ImageStore {
   private readonly execSlots: LimitFunction | undefined;
   /** The labels this engine stamps on what it creates and filters by (see DockerRuntimeOptions.scope). */
   readonly scope: Record<string, string>;
+  private readonly clock: Clock;
 
   constructor(
     readonly docker: Docker,
@@ -87,11 +91,12 @@ export class DockerRuntime implements ContainerRuntime, ImageStore {
   ) {
     this.execSlots = options.maxParallelExecs ? pLimit(options.maxParallelExecs) : undefined;
     this.scope = options.scope ?? {};
+    this.clock = options.clock ?? realClock;
   }
 
   /** The same engine, stamping and filtering by another scope (a sandbox lab's host half). */
   withScope(scope: Record<string, string>): DockerRuntime {
-    return new DockerRuntime(this.docker, this.endpoint, { scope });
+    return new DockerRuntime(this.docker, this.endpoint, { scope, clock: this.clock });
   }
 
   /**
@@ -163,10 +168,64 @@ export class DockerRuntime implements ContainerRuntime, ImageStore {
     return network.id;
   }
 
+  /**
+   * A loaded engine can keep a removed container's endpoint on its network (moby #17217, #33156):
+   * the network then "has active endpoints" that no container owns, for good, until someone
+   * disconnects them by force. Those are dropped; an endpoint of a container that still exists
+   * (someone else's, connected by hand) is not, and the error names it and how to free the network.
+   */
   async removeNetwork(nameOrId: string): Promise<void> {
-    await unlessNotFound(() =>
-      timed(`remove network ${nameOrId}`, () => this.docker.getNetwork(nameOrId).remove()),
-    );
+    const network = this.docker.getNetwork(nameOrId);
+    const until = this.clock.now() + 15_000;
+    for (;;) {
+      try {
+        await unlessNotFound(() => timed(`remove network ${nameOrId}`, () => network.remove()));
+        return;
+      } catch (error) {
+        if (!/active endpoints/i.test((error as Error).message)) throw error;
+        const { name, dropped, holders } = await this.dropStaleEndpoints(network);
+        if (holders.length > 0 && dropped === 0) {
+          throw new Error(
+            `network ${name ?? nameOrId} is still used by ${holders.join(', ')}, not a container of the lab: disconnect it (docker network disconnect ${name ?? nameOrId} ${holders[0]}) and run down again`,
+            { cause: error },
+          );
+        }
+        if (this.clock.now() > until) throw error;
+        await this.clock.sleep(500);
+      }
+    }
+  }
+
+  /** Force-disconnects the network's endpoints whose container is gone; names those whose container exists. */
+  private async dropStaleEndpoints(
+    network: Docker.Network,
+  ): Promise<{ name?: string; dropped: number; holders: string[] }> {
+    const info = (await unlessNotFound(() => network.inspect())) as
+      { Name?: string; Containers?: Record<string, { Name?: string }> } | undefined;
+    const holders: string[] = [];
+    let dropped = 0;
+    for (const [id, endpoint] of Object.entries(info?.Containers ?? {})) {
+      const container = endpoint.Name || id;
+      const gone = await this.docker
+        .getContainer(id)
+        .inspect()
+        .then(
+          () => false,
+          (error: unknown) => isNotFound(error),
+        );
+      if (!gone) {
+        holders.push(container);
+        continue;
+      }
+      // By name: Docker finds a stale endpoint by its container's name, not by the ep-… key.
+      await timed(`disconnect stale endpoint ${container} from ${info?.Name ?? network.id}`, () =>
+        network.disconnect({ Container: container, Force: true }),
+      ).then(
+        () => (dropped += 1),
+        () => undefined,
+      );
+    }
+    return { name: info?.Name, dropped, holders };
   }
 
   async listNetworks(labelFilter: Record<string, string | true> = {}): Promise<NetworkInfo[]> {

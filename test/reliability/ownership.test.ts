@@ -29,12 +29,14 @@ const FOREIGN = {
   labelled: 'rel-own-lookalike',
   /** A network with another lblab. label (lblab.network) but no lblab.lab. */
   labelledNetwork: 'rel-own-lookalike-net',
+  /** Someone's container, connected by hand to the lab's network. */
+  visitor: 'rel-own-visitor',
 };
 
 let nodeImage: string;
 
 async function removeForeign(): Promise<void> {
-  await dockerQuiet(['rm', '-f', FOREIGN.container, FOREIGN.labelled]);
+  await dockerQuiet(['rm', '-f', FOREIGN.container, FOREIGN.labelled, FOREIGN.visitor]);
   await dockerQuiet(['network', 'rm', FOREIGN.network, FOREIGN.labelledNetwork]);
 }
 
@@ -116,5 +118,36 @@ describe('down removes only what is the lab’s', () => {
     for (const name of [FOREIGN.network, FOREIGN.labelledNetwork]) {
       expect(await exists('network', name), name).toBe(true);
     }
+  }, 90_000);
+
+  it('a container someone connected to the lab’s network: down removes the lab around it, leaves it running and says how to free the network', async () => {
+    const dir = await tempDir();
+    const file = await writeTopology(
+      dir,
+      'visited.yml',
+      linuxTopology(LAB, '10.245.2.0/24', { router: { ip: '10.245.2.10' } }),
+    );
+    const up = await lblab(['up', file, ...ENGINE]);
+    expect(up.exitCode, String(up.stderr)).toBe(0);
+    const network = `lblab-${LAB}-lan`;
+    await docker(['run', '-d', '--name', FOREIGN.visitor, nodeImage, 'sleep', 'infinity']);
+    await docker(['network', 'connect', network, FOREIGN.visitor]);
+
+    const down = await lblab(['down', file, ...ENGINE]);
+    expect(down.exitCode).not.toBe(0);
+    expect(String(down.stderr)).toContain(
+      `network ${network} is still used by ${FOREIGN.visitor}, not a container of the lab: ` +
+        `disconnect it (docker network disconnect ${network} ${FOREIGN.visitor}) and run down again`,
+    );
+    expect(await labContainers(LAB)).toEqual({});
+    expect(await docker(['inspect', FOREIGN.visitor, '--format', '{{.State.Running}}'])).toBe('true');
+
+    // As the message says: then down finishes, and the visitor is still there.
+    await docker(['network', 'disconnect', network, FOREIGN.visitor]);
+    const again = await lblab(['down', file, ...ENGINE]);
+    expect(again.exitCode, String(again.stderr)).toBe(0);
+    expect((await leftovers(LAB)).labelled).toEqual([]);
+    expect(await exists('network', network)).toBe(false);
+    expect(await exists('container', FOREIGN.visitor)).toBe(true);
   }, 90_000);
 });
