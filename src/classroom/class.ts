@@ -4,7 +4,7 @@
  * engine holds each student's lab) is remembered per exercise, so `class grade` also grades a student
  * whose lab is gone (0 points, with the reason) and `class down` finds every lab.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { TopologyError, type SourceLocation, type TopologyIssue } from '../core/issue.js';
@@ -167,6 +167,24 @@ export async function readClassRecord(exercise: string): Promise<ClassRecord | u
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The pool member a recorded class placed lab `lab` on: where a student's command (shell, exercise
+ * check) finds a lab that runs on an engine of the pool other than the local ones.
+ */
+export async function recordedPoolPlacement(
+  lab: string,
+): Promise<{ pool: string; member: string } | undefined> {
+  const files = await readdir(join(lblabStateDir(), 'classes')).catch(() => [] as string[]);
+  for (const file of files.filter((name) => name.endsWith('.json')).sort()) {
+    const record = await readClassRecord(file.slice(0, -'.json'.length));
+    if (!record?.pool) continue;
+    for (const [student, member] of Object.entries(record.placement ?? {})) {
+      if (exerciseLabName(record.exercise, student) === lab) return { pool: record.pool, member };
+    }
+  }
+  return undefined;
 }
 
 async function writeClassRecord(record: ClassRecord): Promise<void> {

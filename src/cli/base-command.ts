@@ -147,6 +147,20 @@ export abstract class LblabCommand extends Command {
     for (const engine of engines) {
       if ((await labStatus(engine, lab)).length > 0) return engine;
     }
+    if (choice === 'auto') {
+      // A student's lab of a class spread over a pool may be on a member that is not local.
+      const { recordedPoolPlacement } = await import('../classroom/class.js');
+      const placed = await recordedPoolPlacement(lab);
+      if (placed) {
+        const { reachablePoolEngines } = await import('./class-engines.js');
+        const [member] = await reachablePoolEngines(
+          placed.pool,
+          (line) => this.logToStderr(line),
+          new Set([placed.member]),
+        );
+        if (member && (await labStatus(member, lab)).length > 0) return member;
+      }
+    }
     throw new LabError('preflight', `lab ${lab} is not up on ${engines.map((e) => e.name).join(' or ')}`, {
       hint: 'start it with `lblab up FILE`, or pick the engine with --engine',
     });

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { engineFlag, LblabCommand } from '../cli/base-command.js';
+import { engineFlag, labPoolFlag, LblabCommand } from '../cli/base-command.js';
 import type { LabGraph } from '../pictures/graph.js';
 import { GRAPH_FORMATS, graphFormatFor, type GraphFormat } from '../pictures/render-graph.js';
 
@@ -40,6 +40,7 @@ export default class Graph extends LblabCommand {
     live: Flags.boolean({ description: "add the running lab's node states and the routers' ECMP nexthops" }),
     name: Flags.string({ description: "lab name, as `up --name` took it (default: the file's name:)" }),
     engine: engineFlag,
+    pool: { ...labPoolFlag, dependsOn: ['live'] },
   };
 
   async run(): Promise<GraphResult> {
@@ -48,9 +49,9 @@ export default class Graph extends LblabCommand {
     const { labNameFor } = await import('../cli/lab-name.js');
     const live = flags.live
       ? {
-          engine: await this.engineWithLab(flags.engine, await labNameFor(args.file, flags.name)),
+          engine: await this.engineWithLab(flags.engine, await labNameFor(args.file, flags.name), flags.pool),
           required: true,
-          upCommand: `lblab up ${args.file}${flags.name ? ` --name ${flags.name}` : ''}`,
+          upCommand: `lblab up ${args.file}${flags.name ? ` --name ${flags.name}` : ''}${flags.pool ? ` --pool ${flags.pool}` : ''}`,
         }
       : undefined;
     const { drawLab } = await import('../lab/lab-picture.js');

@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { engineFlag, LblabCommand } from '../cli/base-command.js';
+import { engineFlag, labPoolFlag, LblabCommand } from '../cli/base-command.js';
 import { dockerExecArgs, resolveLab, runDockerCli, runningNodeContainer } from '../cli/node-shell.js';
 
 export default class Shell extends LblabCommand {
@@ -12,6 +12,7 @@ export default class Shell extends LblabCommand {
     '<%= config.bin %> shell topologies/ecmp-lvs-dr.yml router',
     '<%= config.bin %> shell --name ecmp-lvs-dr lb1 -- vtysh',
     '<%= config.bin %> shell dr-arp web1 --student alice',
+    '<%= config.bin %> shell topologies/ecmp-lvs-dr.yml lb1 --pool pool.yml',
     'echo "ip -br addr" | <%= config.bin %> shell topologies/ecmp-lvs-dr.yml server1',
   ];
   static override strict = false;
@@ -22,6 +23,7 @@ export default class Shell extends LblabCommand {
   };
   static override flags = {
     engine: engineFlag,
+    pool: labPoolFlag,
     name: Flags.string({ description: 'lab name' }),
     student: Flags.string({
       description: "with an exercise's name instead of FILE: the student whose lab it is",
@@ -38,7 +40,7 @@ export default class Shell extends LblabCommand {
     const [file, node, ...command] = flags.name ? ['', ...words] : words;
     if (!node) this.error('usage: lblab shell FILE|EXERCISE NODE [--student ID] [-- CMD...]', { exit: 2 });
     const lab = await resolveLab({ file }, flags);
-    const engine = await this.engineWithLab(flags.engine, lab);
+    const engine = await this.engineWithLab(flags.engine, lab, flags.pool);
     const container = await runningNodeContainer(engine, lab, node);
     const args = dockerExecArgs(container, command, process.stdin.isTTY === true);
     this.exit(await runDockerCli(args, await engine.runtime.endpointOf(container)));

@@ -17,7 +17,8 @@ import type { ClassGradeResult } from '../../src/commands/class/grade.js';
 import type { ClassUpResult } from '../../src/commands/class/up.js';
 import type { StatusResult } from '../../src/commands/status.js';
 import { canRunSandbox } from '../../src/sandbox/index.js';
-import { lblab, lblabJson } from '../support/cli.js';
+import { lblab, lblabJson, PROJECT_ROOT } from '../support/cli.js';
+import type { GraphResult } from '../../src/commands/graph.js';
 import type { DownResult } from '../../src/commands/down.js';
 import type { UpCommandResult } from '../../src/commands/up.js';
 import type { VerifyReport } from '../../src/verify/report.js';
@@ -228,6 +229,23 @@ describe.skipIf(!prerequisites.ok)('one lab across two engines over Docker Swarm
       expect(again.json.ok).toBe(true);
       const ipvs = await lblab(['exec', seed, 'lb1', '--pool', pool, '--', 'ipvsadm', '-Ln']);
       expect(String(ipvs.stdout)).toMatch(/TCP\s+172\.16\.253\.100:8080/);
+      // A shell in a guest director, commands piped in, and the live picture of the lab as one.
+      const shell = await execa('node', [`${PROJECT_ROOT}bin/run.js`, 'shell', seed, 'lb2', '--pool', pool], {
+        input: 'ipvsadm -Ln\nhostname\n',
+        reject: false,
+        timeout: 120_000,
+      });
+      expect(shell.exitCode, String(shell.stderr)).toBe(0);
+      expect(shell.stdout).toMatch(/TCP\s+172\.16\.253\.100:8080/);
+      expect(shell.stdout).toContain('lb2');
+      const live = await lblabJson<GraphResult>(['graph', seed, '--live', '--pool', pool, '--format', 'dot']);
+      expect(live.result.exitCode, String(live.result.stderr)).toBe(0);
+      expect(live.json.graph.nodes.map((n) => [n.name, n.state])).toEqual(
+        ['lb1', 'lb2', 'router', 'server1', 'server2'].map((name) => [name, 'running']),
+      );
+      expect(live.json.graph.live?.routes).toEqual([
+        { router: 'router', vip: '172.16.253.100', nexthops: 2 },
+      ]);
       // DR: replies leave the real servers straight for the router; the guest's IPVS sends nothing back.
       const stats = up.json.verify?.steps.filter((step) => step.type === 'show') ?? [];
       expect(stats.length).toBeGreaterThan(0);

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { numberedStudents, parseRoster } from '../../src/classroom/class.js';
+import { numberedStudents, parseRoster, recordedPoolPlacement } from '../../src/classroom/class.js';
 import {
   exerciseLabName,
   listExercises,
@@ -339,5 +339,49 @@ describe('the engine an exercise picks', () => {
   it('an engine asked for is taken as it is, with its own reason', () => {
     expect(exerciseEngine('sandbox', withDirector())).toEqual({ choice: 'sandbox' });
     expect(exerciseEngine('docker', withDirector('ipvs'))).toEqual({ choice: 'docker' });
+  });
+});
+
+describe('a student lab of a class spread over a pool', () => {
+  it('is found on the member the class record placed it on, and only for a class with a pool', async () => {
+    const state = await mkdtemp(join(tmpdir(), 'lblab-state-'));
+    const saved = process.env.LBLAB_STATE_DIR;
+    process.env.LBLAB_STATE_DIR = state;
+    try {
+      expect(await recordedPoolPlacement('dr-arp-s01')).toBeUndefined();
+      await mkdir(join(state, 'classes'));
+      const record = (exercise: string, extra: object) =>
+        writeFile(
+          join(state, 'classes', `${exercise}.json`),
+          JSON.stringify({
+            exercise,
+            file: `/x/${exercise}`,
+            students: ['s01', 's02'],
+            createdAt: '',
+            ...extra,
+          }),
+        );
+      await record('dr-arp', {
+        engine: 'pool',
+        pool: '/etc/lblab/pool.yml',
+        placement: { s01: 'host', s02: 'lab-2' },
+      });
+      await record('dr-vip', { engine: 'docker' });
+      await writeFile(join(state, 'classes', 'notes.txt'), 'not a record');
+      expect(await recordedPoolPlacement('dr-arp-s02')).toEqual({
+        pool: '/etc/lblab/pool.yml',
+        member: 'lab-2',
+      });
+      expect(await recordedPoolPlacement('dr-arp-s01')).toEqual({
+        pool: '/etc/lblab/pool.yml',
+        member: 'host',
+      });
+      expect(await recordedPoolPlacement('dr-arp-s03')).toBeUndefined();
+      expect(await recordedPoolPlacement('dr-vip-s01')).toBeUndefined();
+    } finally {
+      if (saved === undefined) delete process.env.LBLAB_STATE_DIR;
+      else process.env.LBLAB_STATE_DIR = saved;
+      await rm(state, { recursive: true, force: true });
+    }
   });
 });
