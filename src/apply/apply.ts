@@ -104,6 +104,15 @@ export async function applyPlan(
       ? AbortSignal.any([options.signal, stopReadiness.signal])
       : stopReadiness.signal;
     const readiness: Promise<unknown>[] = [];
+    // Once one node's readiness failed, up fails (and rolls back): the others stop waiting, each
+    // with what it saw last, instead of waiting out their timeouts.
+    const giveUp = new AbortController();
+    let failedFirst = '';
+    const readinessFailed = (nodeName: string) => {
+      if (giveUp.signal.aborted) return;
+      failedFirst = nodeName;
+      giveUp.abort();
+    };
     let lastStarted = 0;
     let lastConfigured = 0;
     // Readiness timeouts count from here: a router must not give up on directors still being created.
@@ -123,6 +132,11 @@ export async function applyPlan(
             intervalMs: plan.tuning.pollIntervalMs,
             probeTimeoutMs: PROBE_TIMEOUT_MS * plan.tuning.timeoutScale,
             countFrom: everyNodeConfigured,
+            giveUp: {
+              signal: giveUp.signal,
+              reason: () => `${failedFirst} failed`,
+              failed: readinessFailed,
+            },
           }).then(
             () => undefined,
             (e: unknown) => e,
@@ -236,7 +250,7 @@ function throwFirstFailure(failures: { error: unknown }[]): void {
     const also = error.alsoUnmet.map((message) => `\n  also ${message}`).join('');
     throw new LabError(
       'readiness',
-      ReadinessTimeout.detail(error.check, error.lastSeen) + also + more + evidence,
+      ReadinessTimeout.detail(error.check, error.lastSeen, error.stopped) + also + more + evidence,
       {
         node: error.check.node,
         cause: error,
@@ -281,13 +295,22 @@ async function waitUntilReady(
   node: PlannedNode,
   signal: AbortSignal,
   progress: (event: ProgressEvent) => void,
-  polling: { intervalMs: number; probeTimeoutMs: number; countFrom: Promise<unknown> },
+  polling: {
+    intervalMs: number;
+    probeTimeoutMs: number;
+    countFrom: Promise<unknown>;
+    /** Ends every wait early; `failed` is told of each condition that failed (the first one ends them). */
+    giveUp: { signal: AbortSignal; reason: () => string; failed: (node: string) => void };
+  },
 ): Promise<void> {
   const failures = await runPool(node.readiness, node.readiness.length, async (check) => {
     const observation = await waitForCheck(runtime, node.containerName, check, {
       ...polling,
       signal,
       onRepair: (message) => progress({ node: node.name, stage: 'readiness', message }),
+    }).catch((error: unknown) => {
+      polling.giveUp.failed(node.name);
+      throw error;
     });
     progress({ node: node.name, stage: 'ready', message: `${describeCheck(check)}: ${observation.seen}` });
   });

@@ -4,7 +4,7 @@
  */
 import type { ReadinessCheck } from '../core/plan.js';
 import type { ContainerRuntime } from '../core/runtime.js';
-import type { Clock } from '../util/clock.js';
+import { realClock, type Clock } from '../util/clock.js';
 import { pollUntil } from '../util/poll.js';
 import { firstLine } from '../util/text.js';
 import type { Observation } from './check-type.js';
@@ -15,6 +15,12 @@ export const MAX_REPAIRS = 3;
 
 /** One probe exec on the host engine; slower engines pass a longer one (see EngineTuning). */
 export const PROBE_TIMEOUT_MS = 10_000;
+
+/** Why a wait for a check ended before its timeout, and when. */
+export interface StoppedEarly {
+  afterMs: number;
+  why: string;
+}
 
 export class ReadinessTimeout extends Error {
   /** The node's daemon logs (last lines), added by whoever can read them. */
@@ -27,8 +33,10 @@ export class ReadinessTimeout extends Error {
     readonly lastSeen: string,
     /** How often a repair ran before the timeout: a check that was repaired and still failed is the likely cause. */
     readonly repairs = 0,
+    /** Set when the wait ended before the check's timeout. */
+    readonly stopped?: StoppedEarly,
   ) {
-    super(`${check.node}: ${ReadinessTimeout.detail(check, lastSeen)}`);
+    super(`${check.node}: ${ReadinessTimeout.detail(check, lastSeen, stopped)}`);
     this.name = 'ReadinessTimeout';
   }
 
@@ -42,10 +50,19 @@ export class ReadinessTimeout extends Error {
   }
 
   /** The message without the node name, for errors that already carry it. */
-  static detail(check: ReadinessCheck, lastSeen: string): string {
-    return `${describeCheck(check)} not reached after ${check.timeoutMs / 1000} s (last seen: ${lastSeen})`;
+  static detail(check: ReadinessCheck, lastSeen: string, stopped?: StoppedEarly): string {
+    const when = stopped
+      ? `: lblab stopped waiting after ${Math.round(stopped.afterMs / 1000)} s of ${check.timeoutMs / 1000} s, as ${stopped.why}`
+      : ` after ${check.timeoutMs / 1000} s`;
+    return `${describeCheck(check)} not reached${when} (last seen: ${lastSeen})`;
   }
 }
+
+/**
+ * After the last repair, how many more observations must still fail before the wait gives up: the
+ * repair's effect shows at the next probe (loading FRR's config is synchronous).
+ */
+const FAILURES_AFTER_LAST_REPAIR = 2;
 
 /** One observation of `check` in `container`. */
 export async function observe(
@@ -74,14 +91,27 @@ export async function waitForCheck(
     countFrom?: Promise<unknown>;
     /** How long one probe exec may take before it counts as "no answer". */
     probeTimeoutMs?: number;
+    /** Ends the wait with a ReadinessTimeout saying why (`reason`), before the check's timeout. */
+    giveUp?: { signal: AbortSignal; reason: () => string };
   } = {},
 ): Promise<Observation> {
+  const clock = options.clock ?? realClock;
+  // As the timeout does: from when countFrom settles, else from now.
+  let started = clock.now();
+  void options.countFrom?.finally(() => (started = clock.now()));
   let repairs = 0;
   let lastRepair = '';
+  let failuresAfterLastRepair = 0;
+  // Every repair ran and the check still fails: waiting out the timeout would only delay the report.
+  const repairsExhausted = new AbortController();
   const probe = async (): Promise<Observation> => {
     const seen = await observe(runtime, container, check, options.probeTimeoutMs);
     if (seen.ok || !seen.repair) return seen;
-    if (repairs >= MAX_REPAIRS) return { ...seen, seen: `${seen.seen}; ${lastRepair}` };
+    if (repairs >= MAX_REPAIRS) {
+      failuresAfterLastRepair += 1;
+      if (failuresAfterLastRepair >= FAILURES_AFTER_LAST_REPAIR) repairsExhausted.abort();
+      return { ...seen, seen: `${seen.seen}; ${lastRepair}` };
+    }
     repairs += 1;
     const result = await runtime.exec(container, seen.repair.cmd, { timeoutMs: 30_000 });
     const output = firstLine(result.stderr || result.stdout);
@@ -94,9 +124,24 @@ export async function waitForCheck(
   return pollUntil(probe, {
     timeoutMs: check.timeoutMs,
     intervalMs: options.intervalMs ?? 200,
-    clock: options.clock,
+    clock,
     signal: options.signal,
     countFrom: options.countFrom,
-    onTimeout: (lastSeen) => new ReadinessTimeout(check, lastSeen, repairs),
+    giveUp: options.giveUp
+      ? AbortSignal.any([options.giveUp.signal, repairsExhausted.signal])
+      : repairsExhausted.signal,
+    onTimeout: (lastSeen) => {
+      const afterMs = clock.now() - started;
+      if (repairsExhausted.signal.aborted) {
+        return new ReadinessTimeout(check, lastSeen, repairs, {
+          afterMs,
+          why: `${MAX_REPAIRS} repairs did not help`,
+        });
+      }
+      if (options.giveUp?.signal.aborted) {
+        return new ReadinessTimeout(check, lastSeen, repairs, { afterMs, why: options.giveUp.reason() });
+      }
+      return new ReadinessTimeout(check, lastSeen, repairs);
+    },
   });
 }

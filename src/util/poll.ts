@@ -22,6 +22,11 @@ export interface PollOptions<T extends PollResult> {
    * other nodes gets its full time once they all exist, however slowly they were created.
    */
   countFrom?: Promise<unknown>;
+  /**
+   * Ends the wait as the deadline would (onTimeout with what the last probe saw), unlike `signal`,
+   * which interrupts it: the caller learnt that waiting longer cannot help.
+   */
+  giveUp?: AbortSignal;
 }
 
 /** Polls `probe` until it reports ok, or throws what it saw last when `timeoutMs` has passed. */
@@ -36,7 +41,7 @@ export async function pollUntil<T extends PollResult>(
     if (options.signal?.aborted) throw InterruptedError.from(options.signal);
     const last = await probe();
     if (last.ok) return last;
-    if (clock.now() >= deadline) throw options.onTimeout(last.seen, last);
+    if (clock.now() >= deadline || options.giveUp?.aborted) throw options.onTimeout(last.seen, last);
     options.onWait?.(last);
     await clock.sleep(options.intervalMs);
   }

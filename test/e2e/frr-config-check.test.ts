@@ -74,11 +74,13 @@ describe('FRR that started without its configuration', () => {
     expect(up.exitCode).toBe(1);
     const stderr = String(up.stderr);
     expect(stderr).toMatch(
-      /lb1: readiness: FRR configured \(ospfd: 5 settings\) not reached after 60 s \(last seen: ospfd lacks "router ospf", "ospf router-id 172\.16\.253\.129"/,
+      /lb1: readiness: FRR configured \(ospfd: 5 settings\) not reached: lblab stopped waiting after \d+ s of 60 s, as 3 repairs did not help \(last seen: ospfd lacks "router ospf", "ospf router-id 172\.16\.253\.129"/,
     );
     expect(stderr).toContain('repaired 3 of 3 times');
     // Its consequence, lb1's neighbours never coming Full, is reported after it, not instead of it.
     expect(stderr).toMatch(/\n {2}also lb1: 2 OSPF neighbour\(s\) Full not reached/);
+    // The other nodes stopped waiting then too: up fails (and rolls back) without waiting out 60 s.
+    expect(stderr).toMatch(/not reached: lblab stopped waiting after \d+ s of 60 s, as lb1 failed/);
     expect(stderr).toContain("lb1's logs:\n--- /var/log/frr/frr.log");
     expect(stderr).toContain('Try this: FRR did not load /etc/frr/frr.conf');
     // Rolled back: nothing of the lab is left.

@@ -310,6 +310,54 @@ describe('waitForCheck repairs FRR that started without its configuration', () =
     expect((error as ReadinessTimeout).repairs).toBe(MAX_REPAIRS);
   });
 
+  it('gives up once every repair ran and the next observations still fail, long before the timeout', async () => {
+    const node = frrNode({ loadWorks: false });
+    const clock = fakeClock();
+    const error = await waitForCheck(
+      node.runtime,
+      'lblab-x-lb1',
+      { ...check, timeoutMs: 60_000 },
+      { clock, intervalMs: 200 },
+    ).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ReadinessTimeout);
+    expect(node.repairs()).toBe(MAX_REPAIRS);
+    // Three observations each followed by a repair, then two that still fail: five probes, 0.8 s.
+    expect(node.execs.filter((cmd) => cmd[0] === 'sh')).toHaveLength(MAX_REPAIRS + 2);
+    expect(clock.now()).toBe(800);
+    expect((error as ReadinessTimeout).stopped).toEqual({ afterMs: 800, why: '3 repairs did not help' });
+    expect((error as Error).message).toMatch(
+      /^lb1: FRR configured \(ospfd: 4 settings\) not reached: lblab stopped waiting after 1 s of 60 s, as 3 repairs did not help \(last seen: ospfd lacks "router ospf"/,
+    );
+  });
+
+  it('stops when told another condition failed, saying so and what it saw last', async () => {
+    let probes = 0;
+    const stop = new AbortController();
+    const runtime = {
+      exec: async (): Promise<ExecResult> => {
+        if (++probes === 3) stop.abort();
+        return { exitCode: 0, stdout: '[]', stderr: '' };
+      },
+    } as unknown as ContainerRuntime;
+    const route = {
+      type: 'route',
+      node: 'router',
+      prefix: '172.16.253.100/32',
+      nexthops: 2,
+      timeoutMs: 60_000,
+    } as const;
+    const error = await waitForCheck(runtime, 'lblab-x-router', route, {
+      clock: fakeClock(),
+      intervalMs: 200,
+      giveUp: { signal: stop.signal, reason: () => 'lb1 failed' },
+    }).catch((caught: unknown) => caught);
+    expect(probes).toBe(3);
+    expect((error as Error).message).toBe(
+      'router: kernel route to 172.16.253.100/32 with 2 nexthop(s) not reached: lblab stopped waiting after 0 s of 60 s, as lb1 failed (last seen: no route)',
+    );
+    expect((error as ReadinessTimeout).name).toBe('ReadinessTimeout');
+  });
+
   it('puts a failure whose repair did not help before the failures it explains', () => {
     const neighbours = { type: 'ospf-full', node: 'lb1', neighbors: 2, timeoutMs: 60_000 } as const;
     const consequence = new ReadinessTimeout(neighbours, '0 of 2 Full');
