@@ -20,6 +20,8 @@ export const PROBE_TIMEOUT_MS = 10_000;
 export interface StoppedEarly {
   afterMs: number;
   why: string;
+  /** Stopped because another condition failed, not because of anything this one saw. */
+  forAnother?: boolean;
 }
 
 export class ReadinessTimeout extends Error {
@@ -42,11 +44,16 @@ export class ReadinessTimeout extends Error {
 
   /**
    * Failures in the order to report them: one whose repair ran and did not help first (an ospfd
-   * without its config explains why its neighbours never came Full), the rest as they came.
+   * without its config explains why its neighbours never came Full), then the others that failed,
+   * then those stopped because one of these failed; within each, as they came.
    */
   static causesFirst<T>(errors: T[]): T[] {
-    const repairs = (error: T) => (error instanceof ReadinessTimeout ? error.repairs : 0);
-    return [...errors].sort((a, b) => Number(repairs(b) > 0) - Number(repairs(a) > 0));
+    const rank = (error: T) => {
+      if (!(error instanceof ReadinessTimeout)) return 1;
+      if (error.stopped?.forAnother) return 2;
+      return error.repairs > 0 ? 0 : 1;
+    };
+    return [...errors].sort((a, b) => rank(a) - rank(b));
   }
 
   /** The message without the node name, for errors that already carry it. */
@@ -139,7 +146,11 @@ export async function waitForCheck(
         });
       }
       if (options.giveUp?.signal.aborted) {
-        return new ReadinessTimeout(check, lastSeen, repairs, { afterMs, why: options.giveUp.reason() });
+        return new ReadinessTimeout(check, lastSeen, repairs, {
+          afterMs,
+          why: options.giveUp.reason(),
+          forAnother: true,
+        });
       }
       return new ReadinessTimeout(check, lastSeen, repairs);
     },

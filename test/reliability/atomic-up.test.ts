@@ -212,7 +212,10 @@ describe('a rollback that something outside the lab blocks', () => {
     expect(stderr).toMatch(
       /^Error: teardown: rolling back after "a: readiness: TCP 127\.0\.0\.1:9 open not reached/m,
     );
-    expect(stderr).toMatch(/network lblab-rel-at-squat-lan .*has active endpoints/);
+    expect(stderr).toContain(
+      `network lblab-rel-at-squat-lan is still used by ${SQUATTER}, not a container of the lab: ` +
+        `disconnect it (docker network disconnect lblab-rel-at-squat-lan ${SQUATTER})`,
+    );
     expect(stderr).toMatch(/^Try this: .*lblab down --name rel-at-squat/m);
     expect(await docker(['inspect', SQUATTER, '--format', '{{.State.Running}}'])).toBe('true');
     expect(await leftovers('rel-at-squat')).toEqual({

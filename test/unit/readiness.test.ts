@@ -355,7 +355,7 @@ describe('waitForCheck repairs FRR that started without its configuration', () =
     expect((error as Error).message).toBe(
       'router: kernel route to 172.16.253.100/32 with 2 nexthop(s) not reached: lblab stopped waiting after 0 s of 60 s, as lb1 failed (last seen: no route)',
     );
-    expect((error as ReadinessTimeout).name).toBe('ReadinessTimeout');
+    expect((error as ReadinessTimeout).stopped?.forAnother).toBe(true);
   });
 
   it('puts a failure whose repair did not help before the failures it explains', () => {
@@ -365,6 +365,17 @@ describe('waitForCheck repairs FRR that started without its configuration', () =
     const other = new Error('setup failed');
     expect(ReadinessTimeout.causesFirst([consequence, other, cause])).toEqual([cause, consequence, other]);
     expect(ReadinessTimeout.causesFirst([consequence, other])).toEqual([consequence, other]);
+    // One that only stopped because another failed comes after every real failure.
+    const stopped = new ReadinessTimeout(neighbours, '1 of 2 Full', 0, {
+      afterMs: 9_000,
+      why: 'lb1 failed',
+      forAnother: true,
+    });
+    expect(ReadinessTimeout.causesFirst([stopped, consequence, cause])).toEqual([
+      cause,
+      consequence,
+      stopped,
+    ]);
   });
 });
 
