@@ -187,20 +187,20 @@ echo "$dev: frames through $tap, held by pid $pid"
 
 // Removes the line on an interface when there is one: the redirect first (frames go straight out
 // again), then the process (it sends what it holds), then clsact if the line added it.
-const CLEAR = String.raw`dev=$1 state=/run/lblab-delay-$1
+const CLEAR = String.raw`dev=$1 state=/run/lblab-delay-$1 log=/run/lblab-delay-$1.log
 [ -f "$state" ] || exit 0
 pid=$(sed -n 's/^pid=//p' "$state") clsact=$(sed -n 's/^clsact=//p' "$state")
 tc filter del dev "$dev" egress pref 49 2>/dev/null
-[ "$clsact" = 1 ] && tc qdisc del dev "$dev" clsact 2>/dev/null
 # Only the line's own process: a pid from before a restart may name another one now.
 if [ -n "$pid" ] && grep -q 'lblab delay line' "/proc/$pid/cmdline" 2>/dev/null && kill -TERM "$pid"; then
   i=0
   while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 50 ]; do i=$((i + 1)); sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null
 fi
+[ "$clsact" = 1 ] && tc qdisc del dev "$dev" clsact 2>/dev/null
 rm -f "$state"
-sed -n 's/^stopped: /frames on the line: /p' "/run/lblab-delay-$dev.log" 2>/dev/null
-rm -f "/run/lblab-delay-$dev.log"
+sed -n 's/^stopped: /frames on the line: /p' "$log" 2>/dev/null
+rm -f "$log"
 if tc filter show dev "$dev" egress 2>/dev/null | grep -q 'Redirect to device lbdelay'; then
   echo "the redirect on $dev is still there" >&2; exit 1
 fi
