@@ -158,31 +158,54 @@ describe('pollUntil', () => {
 });
 
 describe('waitForCheck', () => {
-  it('probes through the runtime and names node, condition and last observation on timeout', async () => {
-    const execs: string[][] = [];
+  /** A router that never has the route: every probe sees an empty route list. */
+  function routelessRouter(onExec: (cmd: string[]) => void = () => {}) {
     const runtime = {
       exec: async (_container: string, cmd: string[]): Promise<ExecResult> => {
-        execs.push(cmd);
+        onExec(cmd);
         return { exitCode: 0, stdout: '[]', stderr: '' };
       },
     } as unknown as ContainerRuntime;
-    const check = {
-      type: 'route',
-      node: 'router',
-      prefix: '172.16.253.100/32',
-      nexthops: 2,
-      timeoutMs: 500,
-    } as const;
-    const error = await waitForCheck(runtime, 'lblab-x-router', check, {
-      clock: fakeClock(),
-      intervalMs: 200,
-    }).catch((caught: unknown) => caught);
+    return runtime;
+  }
+  const route = (timeoutMs: number) =>
+    ({ type: 'route', node: 'router', prefix: '172.16.253.100/32', nexthops: 2, timeoutMs }) as const;
+
+  it('probes through the runtime and names node, condition and last observation on timeout', async () => {
+    const execs: string[][] = [];
+    const error = await waitForCheck(
+      routelessRouter((cmd) => execs.push(cmd)),
+      'lblab-x-router',
+      route(500),
+      {
+        clock: fakeClock(),
+        intervalMs: 200,
+      },
+    ).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ReadinessTimeout);
     expect((error as Error).message).toBe(
       'router: kernel route to 172.16.253.100/32 with 2 nexthop(s) not reached after 0.5 s (last seen: no route)',
     );
     expect(execs[0]).toEqual(['ip', '-j', 'route', 'show', '172.16.253.100/32']);
     expect(execs).toHaveLength(4);
+  });
+
+  it('stops when told another condition failed, saying so and what it saw last', async () => {
+    let probes = 0;
+    const stop = new AbortController();
+    const runtime = routelessRouter(() => {
+      if (++probes === 3) stop.abort();
+    });
+    const error = await waitForCheck(runtime, 'lblab-x-router', route(60_000), {
+      clock: fakeClock(),
+      intervalMs: 200,
+      giveUp: { signal: stop.signal, reason: () => 'lb1 failed' },
+    }).catch((caught: unknown) => caught);
+    expect(probes).toBe(3);
+    expect((error as Error).message).toBe(
+      'router: kernel route to 172.16.253.100/32 with 2 nexthop(s) not reached: lblab stopped waiting after 0 s of 60 s, as lb1 failed (last seen: no route)',
+    );
+    expect((error as ReadinessTimeout).stopped?.forAnother).toBe(true);
   });
 });
 
@@ -328,34 +351,6 @@ describe('waitForCheck repairs FRR that started without its configuration', () =
     expect((error as Error).message).toMatch(
       /^lb1: FRR configured \(ospfd: 4 settings\) not reached: lblab stopped waiting after 1 s of 60 s, as 3 repairs did not help \(last seen: ospfd lacks "router ospf"/,
     );
-  });
-
-  it('stops when told another condition failed, saying so and what it saw last', async () => {
-    let probes = 0;
-    const stop = new AbortController();
-    const runtime = {
-      exec: async (): Promise<ExecResult> => {
-        if (++probes === 3) stop.abort();
-        return { exitCode: 0, stdout: '[]', stderr: '' };
-      },
-    } as unknown as ContainerRuntime;
-    const route = {
-      type: 'route',
-      node: 'router',
-      prefix: '172.16.253.100/32',
-      nexthops: 2,
-      timeoutMs: 60_000,
-    } as const;
-    const error = await waitForCheck(runtime, 'lblab-x-router', route, {
-      clock: fakeClock(),
-      intervalMs: 200,
-      giveUp: { signal: stop.signal, reason: () => 'lb1 failed' },
-    }).catch((caught: unknown) => caught);
-    expect(probes).toBe(3);
-    expect((error as Error).message).toBe(
-      'router: kernel route to 172.16.253.100/32 with 2 nexthop(s) not reached: lblab stopped waiting after 0 s of 60 s, as lb1 failed (last seen: no route)',
-    );
-    expect((error as ReadinessTimeout).stopped?.forAnother).toBe(true);
   });
 
   it('puts a failure whose repair did not help before the failures it explains', () => {
